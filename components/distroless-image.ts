@@ -1,0 +1,92 @@
+import * as dockerbuild from "@pulumi/docker-build";
+import * as pulumi from "@pulumi/pulumi";
+
+export type Platform = "linux/amd64" | "linux/arm64";
+
+export interface DistrolessImageArgs {
+  /** Directory holding the Dockerfile and the build context. */
+  readonly context: string;
+  /** Registry host and repository path images are pushed to, e.g. `docker.io/pickme/lucid`. */
+  readonly repository: pulumi.Input<string>;
+  /** Tag of the multi-arch index; each platform's image is `<tag>-<arch>`. */
+  readonly tag: string;
+  /** Platforms to build. @default ["linux/amd64", "linux/arm64"] */
+  readonly platforms?: readonly Platform[];
+  /** The builder stage's base image, passed to the Dockerfile as `BUILDER_IMAGE`. */
+  readonly builderImage: pulumi.Input<string>;
+  /** A buildx builder (docker-container or remote driver); the Engine's legacy driver is refused. */
+  readonly builder?: pulumi.Input<string>;
+  /** OCI labels for every platform's image. @default {} */
+  readonly labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+const arch = (p: Platform): string => p.split("/")[1];
+
+/**
+ * A two-stage distroless image: one docker-build Image per platform, pushed with registry cache,
+ * joined by an Index into one multi-arch manifest list.
+ */
+export class DistrolessImage extends pulumi.ComponentResource {
+  /** The index, `<repository>:<tag>@sha256:...`: deploy by this, never by the tag alone. */
+  public readonly ref: pulumi.Output<string>;
+  /** Each platform's image digest. */
+  public readonly digests: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: DistrolessImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("lucid:images:DistrolessImage", name, {}, opts);
+    const platforms = args.platforms ?? ["linux/amd64", "linux/arm64"];
+    const perPlatform = platforms.map((p) => this.buildFor(name, p, args));
+    const index = this.joinPlatforms(name, perPlatform, args);
+    this.ref = index.ref;
+    this.digests = pulumi
+      .all(perPlatform.map((i) => i.digest))
+      .apply((ds) => Object.fromEntries(platforms.map((p, n) => [p, ds[n]])));
+    this.registerOutputs({ ref: this.ref, digests: this.digests });
+  }
+
+  private buildFor(name: string, platform: Platform, args: DistrolessImageArgs): dockerbuild.Image {
+    const tag = pulumi.interpolate`${args.repository}:${args.tag}-${arch(platform)}`;
+    const cache = pulumi.interpolate`${args.repository}:cache-${args.tag}-${arch(platform)}`;
+    return new dockerbuild.Image(
+      `${name}-${platform.replace("/", "-")}`,
+      {
+        context: { location: args.context },
+        dockerfile: { location: `${args.context}/Dockerfile` },
+        platforms: [platform as dockerbuild.Platform],
+        buildArgs: { BUILDER_IMAGE: args.builderImage },
+        builder: args.builder ? { name: args.builder } : undefined,
+        labels: args.labels,
+        tags: [tag],
+        push: true,
+        cacheFrom: [{ registry: { ref: cache } }],
+        cacheTo: [
+          {
+            registry: {
+              ref: cache,
+              mode: dockerbuild.CacheMode.Max,
+              imageManifest: true,
+              ociMediaTypes: true,
+            },
+          },
+        ],
+      },
+      { parent: this },
+    );
+  }
+
+  private joinPlatforms(
+    name: string,
+    images: dockerbuild.Image[],
+    args: DistrolessImageArgs,
+  ): dockerbuild.Index {
+    return new dockerbuild.Index(
+      name,
+      {
+        sources: images.map((i) => i.ref),
+        tag: pulumi.interpolate`${args.repository}:${args.tag}`,
+        push: true,
+      },
+      { parent: this },
+    );
+  }
+}

@@ -1,0 +1,6 @@
+// The program: load the stack's config (all of it validated before any resource exists), define
+// the graph, export its outputs. The only side effects of this project live here.
+import { defineLucid } from "./infra/lucid";
+import { loadConfig } from "./stacks/config";
+
+export = async () => defineLucid(loadConfig());

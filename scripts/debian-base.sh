@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The Debian builder base (debian:<suite>-slim upstream), made here with debootstrap for
+# linux/amd64 and linux/arm64 and pushed to the local registry as one multi-arch manifest list,
+# because no container registry is reachable from this machine.
+# Usage: debian-base.sh [SUITE]   (default bookworm)
+source "$(dirname "$0")/lib.sh"
+
+SUITE="${1:-${LUCID_DEBIAN_SUITE:-bookworm}}"
+MIRROR="${LUCID_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+REF="$REGISTRY_ADDR/lucid/debian:$SUITE"
+WORK="$LUCID_HOME/bases/$SUITE"
+
+in_registry() {
+  curl -fs -o /dev/null --cacert "$LUCID_HOME/registry/tls/ca.crt" -H 'Accept: application/vnd.oci.image.index.v1+json' \
+    -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+    "https://$REGISTRY_ADDR/v2/lucid/debian/manifests/$SUITE"
+}
+
+rootfs() { # rootfs ARCH: a minbase tree, tarred; cached by suite and arch
+  local arch="$1" tree="$WORK/rootfs-$1"
+  [[ -s "$WORK/rootfs-$arch.tar.gz" ]] && return 0
+  log "debootstrap $SUITE for $arch (about 30 s for amd64, 100 s for arm64 under QEMU)"
+  rm -rf "$tree"
+  debootstrap --variant=minbase --arch="$arch" "$SUITE" "$tree" "$MIRROR" \
+    >"$LUCID_LOG/debootstrap-$SUITE-$arch.log" 2>&1 \
+    || die "debootstrap $SUITE/$arch failed; see $LUCID_LOG/debootstrap-$SUITE-$arch.log"
+  # Like debian:*-slim: no apt lists or caches, no docs.
+  rm -rf "$tree"/var/lib/apt/lists/* "$tree"/var/cache/apt/*.bin "$tree"/var/cache/apt/archives/*.deb \
+    "$tree"/usr/share/doc/* "$tree"/usr/share/man/* "$tree"/usr/share/info/*
+  tar -C "$tree" --numeric-owner -czf "$WORK/rootfs-$arch.tar.gz.tmp" . \
+    && mv "$WORK/rootfs-$arch.tar.gz.tmp" "$WORK/rootfs-$arch.tar.gz"
+  rm -rf "$tree"
+}
+
+if in_registry; then log "builder base $REF: already in the registry"; exit 0; fi
+apt_install debootstrap curl
+mkdir -p "$WORK"
+rootfs amd64 & a=$!
+rootfs arm64 & b=$!
+wait "$a" && wait "$b" || die "building the $SUITE root filesystems failed"
+
+# One build for both platforms: buildkit records the right architecture per variant
+# (`docker import` would not) and pushes the manifest list in one step.
+cat >"$WORK/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+ARG TARGETARCH
+ADD rootfs-${TARGETARCH}.tar.gz /
+CMD ["bash"]
+DOCKERFILE
+log "pushing $REF (linux/amd64, linux/arm64)"
+"$DOCKER" buildx build --builder "$BUILDER_NAME" --platform linux/amd64,linux/arm64 \
+  --output "type=image,name=$REF,push=true" "$WORK" \
+  >"$LUCID_LOG/debian-base-$SUITE.log" 2>&1 \
+  || die "pushing $REF failed; last lines:
+$(tail -n 15 "$LUCID_LOG/debian-base-$SUITE.log")"
+in_registry || die "$REF is not in the registry after the push"
+log "builder base $REF: ready"

@@ -1,0 +1,84 @@
+# Shared helpers for the bootstrap scripts. Sourced, never run.
+# Every wait here is bounded in tries and seconds; every failure names the part.
+
+set -euo pipefail
+
+LUCID_HOME="${LUCID_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/lucid}"
+LUCID_BIN="$LUCID_HOME/bin"
+LUCID_RUN="${LUCID_RUN:-/run/lucid}"
+LUCID_LOG="$LUCID_HOME/log"
+export LUCID_HOME LUCID_BIN LUCID_RUN LUCID_LOG
+export PATH="$LUCID_BIN:$PATH"
+mkdir -p "$LUCID_BIN" "$LUCID_RUN" "$LUCID_LOG"
+
+# Addresses of the local parts; one place to change them.
+# The registry listens on the host side of the Pi's link (not on 127.0.0.1): buildx's imagetools
+# forces plain HTTP for any loopback registry while docker-build's manifest reads insist on HTTPS
+# (seen: the Index's create and read disagreeing), so it serves TLS on an address that neither
+# special-cases, and the Pi pulls from the same address, as a real Pi pulls from Docker Hub.
+PI_NETNS="${LUCID_PI_NETNS:-lucid-pi}"
+PI_HOST_IP="10.250.0.1"   # host side of the veth: the registry's address
+REGISTRY_ADDR="$PI_HOST_IP:5000"
+PI_IP="10.250.0.2"        # the Pi stand-in's own address
+PI_BRIDGE_CIDR="10.251.0.1/24"
+PI_DOCKER_SOCK="/run/docker-pi.sock"
+PI_SSH_PORT=22
+PI_USER="deploy"
+BUILDKIT_SOCK="$LUCID_RUN/buildkitd.sock"
+BUILDER_NAME="lucid"
+
+log() { printf '[lucid %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf '[lucid] error: %s\n' "$*" >&2; exit 1; }
+
+# wait_until SECONDS DESCRIPTION CMD...: poll CMD every 0.5 s, at most SECONDS.
+wait_until() {
+  local seconds="$1" what="$2"; shift 2
+  local tries=$((seconds * 2)) i
+  for ((i = 0; i < tries; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  return 1
+}
+
+# port_owner ADDR:PORT -> prints the process listening there (empty when free).
+port_owner() {
+  ss -Hltnp "sport = :${1##*:}" 2>/dev/null | awk -v a="$1" '
+    $4 == a || $4 ~ /^(\*|0\.0\.0\.0|\[::\]):/ { print $NF }' | head -1
+}
+
+# require_port_free ADDR:PORT PART: fail clearly when someone else holds the port.
+require_port_free() {
+  local owner
+  owner="$(port_owner "$1")"
+  [[ -z "$owner" ]] || die "$2: port $1 is already taken by $owner; free it or set LUCID_REGISTRY_ADDR"
+}
+
+need_cmd() { command -v "$1" >/dev/null 2>&1 || die "$2"; }
+
+# apt_install PKG...: install only what is missing (fast when all are there).
+apt_install() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  log "installing Debian packages: ${missing[*]}"
+  if [[ ! -f "$LUCID_HOME/.apt-updated" ]] || [[ -n "$(find "$LUCID_HOME/.apt-updated" -mmin +720)" ]]; then
+    apt-get update -q >"$LUCID_LOG/apt.log" 2>&1 || die "apt-get update failed (see $LUCID_LOG/apt.log)"
+    touch "$LUCID_HOME/.apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
+    >>"$LUCID_LOG/apt.log" 2>&1 || die "apt-get install ${missing[*]} failed (see $LUCID_LOG/apt.log)"
+}
+
+# start_daemon NAME LOGFILE CMD...: start CMD in the background, detached, pid in $LUCID_RUN/NAME.pid.
+start_daemon() {
+  local name="$1" logfile="$2"; shift 2
+  setsid "$@" >>"$logfile" 2>&1 </dev/null &
+  echo $! >"$LUCID_RUN/$name.pid"
+}
+
+# Debian's docker client speaks to Engine 20.10 and has `build --platform`; prefer it.
+DOCKER="${LUCID_DOCKER:-/usr/bin/docker}"
+[[ -x "$DOCKER" ]] || DOCKER="$(command -v docker || echo docker)"

@@ -1,0 +1,140 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import { z } from "zod";
+
+// The SDK marks isConfigSecret @internal, yet it is how Config itself tells secret keys apart.
+const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret(key: string): boolean };
+
+/** The config namespace of this project: keys read `lucid:<key>` in Pulumi.<stack>.yaml. */
+export const NAMESPACE = "lucid";
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, "must be host or host:port, without a scheme");
+
+const platform = z.enum(["linux/amd64", "linux/arm64"]);
+
+const sshHostKey = z
+  .string()
+  .regex(
+    /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}$/,
+    "must be a public host key: '<type> <base64>' (as in ssh-keyscan output, without the host)",
+  );
+
+export const registrySchema = z
+  .object({
+    push: hostPort.describe("Where images are pushed from the build machine, e.g. docker.io"),
+    pull: hostPort.describe("The same registry as the Pi reaches it; defaults to push").optional(),
+    repository: z
+      .string()
+      .regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, "must be a lower-case repository path")
+      .describe("Repository inside the registry; each service is a tag, e.g. pickme/lucid"),
+  })
+  .strict();
+
+export const piSchema = z
+  .object({
+    host: z.string().min(1).describe("Address of the Pi"),
+    port: z.number().int().min(1).max(65535).default(22).describe("SSH port of the Pi"),
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]*$/, "must be a login name")
+      .describe("Deploy user"),
+    hostKey: sshHostKey.describe("The Pi's pinned SSH host key; any other key is refused"),
+    platform: platform.default("linux/arm64").describe("The Pi's own platform"),
+  })
+  .strict();
+
+/** Everything a stack says, except secrets (those stay Outputs). */
+export const stackSchema = z
+  .object({
+    registry: registrySchema,
+    platforms: z
+      .array(platform)
+      .min(1)
+      .refine((ps) => new Set(ps).size === ps.length, "must not repeat a platform")
+      .default(["linux/amd64", "linux/arm64"])
+      .describe("Platforms every image is built for"),
+    builderImage: z
+      .string()
+      .regex(/^[^\s@]+(@sha256:[0-9a-f]{64})?$/, "must be an image reference")
+      .describe("Builder stage base (Debian), e.g. debian:bookworm-slim"),
+    pi: piSchema,
+    sshPrivateKey: z.literal("<secret>").describe("The deploy key (a Pulumi secret)"),
+  })
+  .strict();
+
+type Parsed = z.infer<typeof stackSchema>;
+export type StackSettings = Omit<Parsed, "sshPrivateKey" | "registry"> & {
+  registry: Required<Parsed["registry"]>;
+};
+export type StackConfig = StackSettings & { sshPrivateKey: pulumi.Output<string> };
+
+/** A config error that names every offending key and never prints a value. */
+export class ConfigError extends pulumi.RunError {
+  constructor(readonly problems: string[]) {
+    super(`invalid stack config:\n  ${problems.join("\n  ")}`);
+  }
+}
+
+const describeIssue = (issue: z.core.$ZodIssue): string => {
+  const key = [NAMESPACE, issue.path.map(String).join(".")].filter(Boolean).join(":");
+  if (issue.code === "invalid_type" && issue.message.includes("received undefined")) {
+    return `${key}: required`;
+  }
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys
+      .map((k) => `${key ? `${key}.` : `${NAMESPACE}:`}${k}: unknown key`)
+      .join("\n  ");
+  }
+  return `${key}: ${issue.message}`;
+};
+
+/**
+ * Validates a stack's raw config (`lucid:` keys without the prefix, values parsed as YAML/JSON).
+ * `secretKeys` are the keys that were set with --secret. Pure: throws ConfigError or returns.
+ */
+export function parseStackConfig(
+  raw: Record<string, unknown>,
+  secretKeys: ReadonlySet<string>,
+): StackSettings {
+  const problems: string[] = [];
+  if ("sshPrivateKey" in raw && !secretKeys.has("sshPrivateKey")) {
+    problems.push(`${NAMESPACE}:sshPrivateKey: must be a secret (pulumi config set --secret)`);
+  }
+  // The secret's value never reaches the schema: only whether it is there.
+  const masked = { ...raw, ...("sshPrivateKey" in raw ? { sshPrivateKey: "<secret>" } : {}) };
+  const parsed = stackSchema.safeParse(masked);
+  if (!parsed.success) problems.push(...parsed.error.issues.map(describeIssue));
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const { sshPrivateKey: _, ...settings } = parsed.data;
+  return {
+    ...settings,
+    registry: { ...settings.registry, pull: settings.registry.pull ?? settings.registry.push },
+  };
+}
+
+const parseValue = (v: string): unknown => {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+};
+
+/** Reads and validates the current stack's config; call once, before any resource exists. */
+export function loadConfig(): StackConfig {
+  const prefix = `${NAMESPACE}:`;
+  const all = pulumi.runtime.allConfig();
+  const raw: Record<string, unknown> = {};
+  const secret = new Set<string>();
+  for (const [k, v] of Object.entries(all)) {
+    if (!k.startsWith(prefix)) continue;
+    const key = k.slice(prefix.length);
+    raw[key] = parseValue(v);
+    if (isConfigSecret(k)) secret.add(key);
+  }
+  const settings = parseStackConfig(raw, secret);
+  const sshPrivateKey = new pulumi.Config(NAMESPACE).requireSecret("sshPrivateKey");
+  return { ...settings, sshPrivateKey };
+}

@@ -1,0 +1,61 @@
+import * as auto from "@pulumi/pulumi/automation";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/** The project's root: where Pulumi.yaml and the stack config files are. */
+export const PROJECT_DIR = findUp(__dirname, "Pulumi.yaml");
+
+function findUp(from: string, file: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, file))) return dir;
+    if (dir === path.dirname(dir)) throw new Error(`no ${file} above ${from}`);
+  }
+}
+
+/** Where the bootstrap keeps tools, keys and state (LUCID_HOME). */
+export const lucidHome = (env: NodeJS.ProcessEnv = process.env): string =>
+  env.LUCID_HOME ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "lucid");
+
+/**
+ * The environment every Pulumi run gets: the locally built CLI and plugins on PATH (the dynamic
+ * provider shim ships inside @pulumi/pulumi), a local file backend unless one is set, and no
+ * update checks (nothing outside is reachable).
+ */
+export function pulumiEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const home = lucidHome(env);
+  const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+  return {
+    PATH: [path.join(home, "bin"), sdkDir, env.PATH ?? ""].join(path.delimiter),
+    PULUMI_BACKEND_URL: env.PULUMI_BACKEND_URL ?? `file://${path.join(home, "state")}`,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+  };
+}
+
+export interface OpenStackOptions {
+  stackName: string;
+  /** The program; index.ts's default export. */
+  program: auto.PulumiFn;
+  /** Directory with Pulumi.yaml and Pulumi.<stack>.yaml. @default PROJECT_DIR */
+  workDir?: string;
+  /** Extra environment for the CLI and the program (e.g. PULUMI_CONFIG_PASSPHRASE). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Opens (or creates) a stack whose program runs in this process. The Automation API serves the
+ * language runtime itself, so no `pulumi-language-nodejs` binary is needed; it is not buildable
+ * from the module proxy reachable here.
+ */
+export async function openStack(opts: OpenStackOptions): Promise<auto.Stack> {
+  const envVars = { ...pulumiEnv(), ...(opts.env ?? {}) };
+  fs.mkdirSync(envVars.PULUMI_BACKEND_URL.replace(/^file:\/\//, ""), { recursive: true });
+  process.env.PATH = envVars.PATH; // PulumiCommand.get looks the CLI up on this process's PATH
+  process.chdir(opts.workDir ?? PROJECT_DIR); // relative paths (build contexts) resolve from here
+  const pulumiCommand = await auto.PulumiCommand.get();
+  return auto.LocalWorkspace.createOrSelectStack(
+    { stackName: opts.stackName, projectName: "lucid", program: opts.program },
+    { workDir: opts.workDir ?? PROJECT_DIR, envVars, pulumiCommand },
+  );
+}
