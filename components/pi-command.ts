@@ -48,7 +48,8 @@ const MEANINGFUL: readonly (keyof ProviderInputs)[] = [
   "providerVersion",
 ];
 
-const provider: pulumi.dynamic.ResourceProvider = {
+/** The provider behind PiCommand; exported so check/diff are tested directly (mocks never run them). */
+export const piCommandProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds: ProviderInputs, news: ProviderInputs) {
     const failures = (["host", "user", "hostKey", "privateKey", "command"] as const)
       .filter((p) => typeof news[p] !== "string" || news[p] === "")
@@ -107,7 +108,7 @@ export class PiCommand extends pulumi.dynamic.Resource {
       stdout: undefined,
     };
     super(
-      provider,
+      piCommandProvider,
       name,
       inputs,
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["privateKey"] }),

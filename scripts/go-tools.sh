@@ -58,6 +58,20 @@ build_pulumi() {
   stamp "$LUCID_BIN/pulumi" "$PULUMI_VERSION"
 }
 
+# Pulumi's release archive ships this shim beside the CLI: it hosts Node dynamic providers. The
+# CLI looks for it next to its own binary first; ours resolves the SDK from the project
+# (LUCID_PROJECT_DIR), since a stack's work directory may be elsewhere.
+install_dynamic_provider_shim() {
+  cat >"$LUCID_BIN/pulumi-resource-pulumi-nodejs" <<'SH'
+#!/bin/sh
+cd "${LUCID_PROJECT_DIR:-.}" || exit 1
+sdk="$(node -e 'process.stdout.write(require.resolve("@pulumi/pulumi/cmd/dynamic-provider"))')" || exit 1
+cd - >/dev/null || exit 1
+exec node "$sdk" "$@"
+SH
+  chmod +x "$LUCID_BIN/pulumi-resource-pulumi-nodejs"
+}
+
 build_docker_build_plugin() {
   local bin="$LUCID_HOME/plugins/pulumi-resource-docker-build"
   mkdir -p "$LUCID_HOME/plugins" # not on PATH: Pulumi warns when a plugin comes from PATH
@@ -94,9 +108,9 @@ build_buildkit() {
 }
 
 case "${1:-all}" in
-  pulumi) build_pulumi ;;
+  pulumi) build_pulumi; install_dynamic_provider_shim ;;
   plugins) build_docker_build_plugin ;;
   buildkit) build_buildkit ;;
-  all) build_pulumi; build_docker_build_plugin; build_buildkit ;;
+  all) build_pulumi; install_dynamic_provider_shim; build_docker_build_plugin; build_buildkit ;;
   *) die "go-tools.sh: unknown part '$1' (pulumi | plugins | buildkit | all)" ;;
 esac

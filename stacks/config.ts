@@ -77,15 +77,21 @@ export class ConfigError extends pulumi.RunError {
   }
 }
 
-const describeIssue = (issue: z.core.$ZodIssue): string => {
+const valueAt = (raw: unknown, p: readonly PropertyKey[]): unknown =>
+  p.reduce<unknown>(
+    (v, k) =>
+      v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined,
+    raw,
+  );
+
+const describeIssue = (issue: z.core.$ZodIssue, raw: unknown): string => {
   const key = [NAMESPACE, issue.path.map(String).join(".")].filter(Boolean).join(":");
-  if (issue.code === "invalid_type" && issue.message.includes("received undefined")) {
+  if (issue.path.length > 0 && valueAt(raw, issue.path) === undefined) {
     return `${key}: required`;
   }
   if (issue.code === "unrecognized_keys") {
-    return issue.keys
-      .map((k) => `${key ? `${key}.` : `${NAMESPACE}:`}${k}: unknown key`)
-      .join("\n  ");
+    const parent = issue.path.length > 0 ? `${key}.` : `${NAMESPACE}:`;
+    return issue.keys.map((k) => `${parent}${k}: unknown key`).join("\n  ");
   }
   return `${key}: ${issue.message}`;
 };
@@ -105,7 +111,7 @@ export function parseStackConfig(
   // The secret's value never reaches the schema: only whether it is there.
   const masked = { ...raw, ...("sshPrivateKey" in raw ? { sshPrivateKey: "<secret>" } : {}) };
   const parsed = stackSchema.safeParse(masked);
-  if (!parsed.success) problems.push(...parsed.error.issues.map(describeIssue));
+  if (!parsed.success) problems.push(...parsed.error.issues.map((i) => describeIssue(i, masked)));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const { sshPrivateKey: _, ...settings } = parsed.data;
   return {

@@ -18,15 +18,14 @@ export const lucidHome = (env: NodeJS.ProcessEnv = process.env): string =>
   env.LUCID_HOME ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "lucid");
 
 /**
- * The environment every Pulumi run gets: the locally built CLI and plugins on PATH (the dynamic
- * provider shim ships inside @pulumi/pulumi), a local file backend unless one is set, and no
- * update checks (nothing outside is reachable).
+ * The environment every Pulumi run gets: the locally built CLI and plugins on PATH, a local file
+ * backend unless one is set, and no update checks (nothing outside is reachable).
  */
 export function pulumiEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const home = lucidHome(env);
-  const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
   return {
-    PATH: [path.join(home, "bin"), sdkDir, env.PATH ?? ""].join(path.delimiter),
+    PATH: [path.join(home, "bin"), env.PATH ?? ""].join(path.delimiter),
+    LUCID_PROJECT_DIR: PROJECT_DIR, // where the dynamic-provider shim finds @pulumi/pulumi
     PULUMI_BACKEND_URL: env.PULUMI_BACKEND_URL ?? `file://${path.join(home, "state")}`,
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Command 2 of the README: bring up the local parts, then lint, unit tests and the end-to-end
+# tests against the real CLI, registry, BuildKit, Engine and SSH target.
+source "$(dirname "$0")/lib.sh"
+here="$(dirname "$0")"
+
+bash "$here/bootstrap.sh"
+bash "$here/node-deps.sh"
+cd "$here/.."
+npm run -s lint
+npx jest --runInBand "$@"

@@ -1,0 +1,54 @@
+import * as auto from "@pulumi/pulumi/automation";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stringify } from "yaml";
+import { pinDevMachine } from "../../stacks/dev-machine";
+import { openStack, PROJECT_DIR } from "../../stacks/workspace";
+import { stackFileConfig } from "./stack-file";
+
+/**
+ * A throwaway stack on the real local parts: its own backend and work directory, the dev stack's
+ * config with its own repository (so it never touches the dev stack's images or state).
+ */
+/**
+ * The program as `npm run build` compiled it: a dynamic provider's code is serialized and run by
+ * plain node in another process, so it must come from JavaScript, not from ts-jest's sources.
+ */
+function builtProgram(): auto.PulumiFn {
+  const built = path.join(PROJECT_DIR, "dist", "index.js");
+  if (!fs.existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(built) as auto.PulumiFn;
+}
+
+export async function e2eStack(name: string, overrides: Record<string, unknown> = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lucid-${name}-`));
+  fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  fs.symlinkSync(path.join(PROJECT_DIR, "infra"), path.join(dir, "infra"));
+  const { raw } = stackFileConfig("dev");
+  const config = Object.fromEntries(
+    Object.entries({ ...raw, ...overrides }).map(([k, v]) => [`lucid:${k}`, v]),
+  );
+  fs.writeFileSync(path.join(dir, `Pulumi.${name}.yaml`), stringify({ config }));
+  const stack = await openStack({
+    stackName: name,
+    program: builtProgram(),
+    workDir: dir,
+    env: { PULUMI_BACKEND_URL: `file://${dir}/state`, PULUMI_CONFIG_PASSPHRASE: "e2e" },
+  });
+  await pinDevMachine(stack);
+  const log: string[] = [];
+  const onOutput = (s: string) => log.push(s);
+  return {
+    stack,
+    dir,
+    log,
+    onOutput,
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Resource operations of an update other than "same". */
+export const changesOf = (summary: auto.UpdateSummary): Record<string, number> =>
+  Object.fromEntries(Object.entries(summary.resourceChanges ?? {}).filter(([op]) => op !== "same"));

@@ -1,0 +1,49 @@
+import * as fs from "fs";
+import * as https from "https";
+import * as path from "path";
+import { lucidHome } from "../../stacks/workspace";
+
+/** The parts of an image index the tests read. */
+export interface ImageIndex {
+  manifests: { digest: string; platform: { os: string; architecture: string } }[];
+}
+
+const ACCEPT = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.oci.image.manifest.v1+json",
+].join(", ");
+
+/** GETs a manifest from the local registry (TLS with the bootstrap's CA), bounded to 10 s. */
+export function getManifest(
+  registry: string,
+  repo: string,
+  reference: string,
+): Promise<{ status: number; body: ImageIndex }> {
+  const ca = fs.readFileSync(path.join(lucidHome(), "registry", "tls", "ca.crt"));
+  const [host, port] = registry.split(":");
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      {
+        host,
+        port: Number(port),
+        path: `/v2/${repo}/manifests/${reference}`,
+        ca,
+        headers: { Accept: ACCEPT },
+        timeout: 10_000,
+      },
+      (res) => {
+        let data = "";
+        res.on("data", (d) => (data += d));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: (data ? JSON.parse(data) : { manifests: [] }) as ImageIndex,
+          }),
+        );
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("registry did not answer within 10 s")));
+    req.on("error", reject);
+  });
+}

@@ -1,0 +1,138 @@
+import { ConfigError, parseStackConfig } from "../../stacks/config";
+import { stackFileConfig } from "../support/stack-file";
+
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMq9iHC/UeX6jlROqHzrZOVGs4DsHHPmY6hx3Zdf0iXy";
+
+const valid = (): Record<string, unknown> => ({
+  registry: { push: "10.250.0.1:5000", repository: "lucid" },
+  platforms: ["linux/amd64", "linux/arm64"],
+  builderImage: "10.250.0.1:5000/lucid/debian:bookworm",
+  pi: { host: "10.250.0.2", port: 22, user: "deploy", hostKey: HOST_KEY },
+  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----",
+});
+const SECRET = new Set(["sshPrivateKey"]);
+
+const problemsOf = (raw: Record<string, unknown>, secret = SECRET): string[] => {
+  try {
+    parseStackConfig(raw, secret);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+};
+
+describe("parseStackConfig", () => {
+  test("a valid config parses, with defaults filled in", () => {
+    const cfg = parseStackConfig(valid(), SECRET);
+    expect(cfg.registry).toEqual({
+      push: "10.250.0.1:5000",
+      pull: "10.250.0.1:5000",
+      repository: "lucid",
+    });
+    expect(cfg.pi.platform).toBe("linux/arm64");
+    expect(cfg).not.toHaveProperty("sshPrivateKey");
+  });
+
+  // Every row has four cells: jest passes `done` in place of a missing last one.
+  const cases: [string, (c: Record<string, unknown>) => void, string[], Set<string> | null][] = [
+    ["missing pi", (c) => delete c.pi, ["lucid:pi: required"], null],
+    [
+      "missing pi.hostKey",
+      (c) => delete (c.pi as Record<string, unknown>).hostKey,
+      ["lucid:pi.hostKey: required"],
+      null,
+    ],
+    ["unknown top-level key", (c) => (c.colour = "blue"), ["lucid:colour: unknown key"], null],
+    [
+      "unknown nested key",
+      (c) => ((c.pi as Record<string, unknown>).passwd = "x"),
+      ["lucid:pi.passwd: unknown key"],
+      null,
+    ],
+    [
+      "bad platform",
+      (c) => (c.platforms = ["linux/arm/v7"]),
+      ['lucid:platforms.0: Invalid option: expected one of "linux/amd64"|"linux/arm64"'],
+      null,
+    ],
+    [
+      "repeated platform",
+      (c) => (c.platforms = ["linux/arm64", "linux/arm64"]),
+      ["lucid:platforms: must not repeat a platform"],
+      null,
+    ],
+    [
+      "bad host key",
+      (c) => ((c.pi as Record<string, unknown>).hostKey = "10.250.0.2 ssh-ed25519 AAAA"),
+      [
+        "lucid:pi.hostKey: must be a public host key: '<type> <base64>' (as in ssh-keyscan output, without the host)",
+      ],
+      null,
+    ],
+    [
+      "malformed digest",
+      (c) => (c.builderImage = "debian@sha256:1234"),
+      ["lucid:builderImage: must be an image reference"],
+      null,
+    ],
+    [
+      "registry with a scheme",
+      (c) => ((c.registry as Record<string, unknown>).push = "https://docker.io"),
+      ["lucid:registry.push: must be host or host:port, without a scheme"],
+      null,
+    ],
+    ["missing SSH key", (c) => delete c.sshPrivateKey, ["lucid:sshPrivateKey: required"], null],
+    [
+      "non-secret SSH key",
+      () => undefined,
+      ["lucid:sshPrivateKey: must be a secret (pulumi config set --secret)"],
+      new Set<string>(),
+    ],
+  ];
+
+  test.each(cases)("%s is refused, naming the key", (_name, mutate, expected, secret) => {
+    const raw = valid();
+    mutate(raw);
+    expect(problemsOf(raw, secret ?? SECRET)).toEqual(expected);
+  });
+
+  test("errors never print a value", () => {
+    const raw = valid();
+    (raw.pi as Record<string, unknown>).hostKey = "s3cr3t-looking-value";
+    const problems = problemsOf(raw, new Set()).join("\n");
+    expect(problems).not.toContain("s3cr3t-looking-value");
+    expect(problems).not.toContain("BEGIN OPENSSH");
+  });
+
+  test("every problem is reported at once", () => {
+    const raw = valid();
+    delete raw.registry;
+    delete raw.builderImage;
+    expect(problemsOf(raw)).toEqual(["lucid:registry: required", "lucid:builderImage: required"]);
+  });
+});
+
+describe("committed stack files", () => {
+  test("the pi stack validates once its host key and SSH key are set", () => {
+    const { raw, secret } = stackFileConfig("pi");
+    const cfg = parseStackConfig(
+      { ...raw, pi: { ...(raw.pi as object), hostKey: HOST_KEY }, sshPrivateKey: "<key>" },
+      new Set([...secret, "sshPrivateKey"]),
+    );
+    expect(cfg.registry).toEqual({
+      push: "docker.io",
+      pull: "docker.io",
+      repository: "pickme/lucid",
+    });
+  });
+
+  test("the dev stack validates once this machine's keys are pinned", () => {
+    const { raw } = stackFileConfig("dev");
+    const cfg = parseStackConfig(
+      { ...raw, pi: { ...(raw.pi as object), hostKey: HOST_KEY }, sshPrivateKey: "<key>" },
+      SECRET,
+    );
+    expect(cfg.pi.host).toBe("10.250.0.2");
+  });
+});
