@@ -1,9 +1,13 @@
-/** Two projects: unit (milliseconds, Pulumi mocks, pure code) and e2e (the real local parts). */
+/**
+ * unit: pure code and Pulumi mocks (milliseconds); setup: the bootstrap scripts' errors, made for
+ * real; e2e: the real CLI, BuildKit, registry, Engine and SSH target.
+ */
 const common = { preset: "ts-jest", testEnvironment: "node", roots: ["<rootDir>/tests"] };
 
 module.exports = {
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"] },
+    { ...common, displayName: "setup", testMatch: ["<rootDir>/tests/setup/**/*.test.ts"] },
     { ...common, displayName: "e2e", testMatch: ["<rootDir>/tests/e2e/**/*.test.ts"] },
   ],
 };

@@ -23,9 +23,7 @@ TOML
   rm -f "$BUILDKIT_SOCK"
   start_daemon buildkitd "$LUCID_LOG/buildkitd.log" "$LUCID_BIN/buildkitd" \
     --config "$LUCID_HOME/buildkit/buildkitd.toml" --addr "unix://$BUILDKIT_SOCK" --oci-worker-net host
-  wait_until 30 buildkitd test -S "$BUILDKIT_SOCK" \
-    || die "buildkitd did not open $BUILDKIT_SOCK within 30 s; last log lines:
-$(tail -n 15 "$LUCID_LOG/buildkitd.log")"
+  await_daemon buildkitd 30 "buildkitd" test -S "$BUILDKIT_SOCK"
 }
 
 ensure_builder() {

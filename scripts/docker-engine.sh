@@ -26,9 +26,7 @@ ensure_engine() {
   [[ -f /etc/docker/daemon.json ]] || echo '{"features":{"buildkit":true}}' >/etc/docker/daemon.json
   log "starting dockerd"
   start_daemon dockerd "$LUCID_LOG/dockerd.log" dockerd
-  wait_until 60 dockerd engine_up \
-    || die "Docker Engine did not start within 60 s; last log lines:
-$(tail -n 15 "$LUCID_LOG/dockerd.log")"
+  await_daemon dockerd 60 "Docker Engine (dockerd)" engine_up
 }
 
 ensure_binfmt

@@ -18,7 +18,7 @@ mkdir -p "$LUCID_BIN" "$LUCID_RUN" "$LUCID_LOG"
 # special-cases, and the Pi pulls from the same address, as a real Pi pulls from Docker Hub.
 PI_NETNS="${LUCID_PI_NETNS:-lucid-pi}"
 PI_HOST_IP="10.250.0.1"   # host side of the veth: the registry's address
-REGISTRY_ADDR="$PI_HOST_IP:5000"
+REGISTRY_ADDR="$PI_HOST_IP:${LUCID_REGISTRY_PORT:-5000}"
 PI_IP="10.250.0.2"        # the Pi stand-in's own address
 PI_BRIDGE_CIDR="10.251.0.1/24"
 PI_DOCKER_SOCK="/run/docker-pi.sock"
@@ -44,14 +44,15 @@ wait_until() {
 # port_owner ADDR:PORT -> prints the process listening there (empty when free).
 port_owner() {
   ss -Hltnp "sport = :${1##*:}" 2>/dev/null | awk -v a="$1" '
-    $4 == a || $4 ~ /^(\*|0\.0\.0\.0|\[::\]):/ { print $NF }' | head -1
+    $4 == a || $4 ~ /^(\*|0\.0\.0\.0|\[::\]):/ { print ($NF ~ /users:/ ? $NF : "another process") }' \
+    | sed -E 's/users:\(\("([^"]+)",pid=([0-9]+).*/\1 (pid \2)/' | head -1
 }
 
 # require_port_free ADDR:PORT PART: fail clearly when someone else holds the port.
 require_port_free() {
   local owner
   owner="$(port_owner "$1")"
-  [[ -z "$owner" ]] || die "$2: port $1 is already taken by $owner; free it or set LUCID_REGISTRY_ADDR"
+  [[ -z "$owner" ]] || die "$2: port $1 is already taken by $owner; free it or choose another port (LUCID_REGISTRY_PORT)"
 }
 
 need_cmd() { command -v "$1" >/dev/null 2>&1 || die "$2"; }
@@ -77,6 +78,24 @@ start_daemon() {
   local name="$1" logfile="$2"; shift 2
   setsid "$@" >>"$logfile" 2>&1 </dev/null &
   echo $! >"$LUCID_RUN/$name.pid"
+}
+
+# await_daemon NAME SECONDS WHAT CHECK...: wait until CHECK passes, at most SECONDS; stop early and
+# fail, with the daemon's last log lines, when the process started as NAME has exited.
+await_daemon() {
+  local name="$1" seconds="$2" what="$3"; shift 3
+  local pid i logfile="$LUCID_LOG/$name.log"
+  pid="$(cat "$LUCID_RUN/$name.pid")"
+  for ((i = 0; i < seconds * 2; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      die "$what did not start: it exited at once. Last lines of $logfile:
+$(tail -n 12 "$logfile")"
+    fi
+    sleep 0.5
+  done
+  die "$what did not become ready within $seconds s. Last lines of $logfile:
+$(tail -n 12 "$logfile")"
 }
 
 # Debian's docker client speaks to Engine 20.10 and has `build --platform`; prefer it.

@@ -29,9 +29,7 @@ ensure_engine() {
     --data-root "$PI_DIR/docker" --exec-root "$LUCID_RUN/pi-docker-exec" \
     --pidfile "$LUCID_RUN/docker-pi-engine.pid" -H "unix://$PI_DOCKER_SOCK" -G lucid-pi \
     --bip "$PI_BRIDGE_CIDR"
-  wait_until 60 "Pi engine" pi_engine_up \
-    || die "Pi stand-in: its Docker Engine did not start within 60 s; last log lines:
-$(tail -n 15 "$LUCID_LOG/docker-pi.log")"
+  await_daemon docker-pi 60 "Pi stand-in's Docker Engine" pi_engine_up
 }
 
 sshd_up() {

@@ -29,10 +29,10 @@ ensure_tls() {
 }
 
 if [[ -s "$TLS/ca.crt" ]] && registry_up; then log "registry at $REGISTRY_ADDR: already up"; exit 0; fi
+require_port_free "$REGISTRY_ADDR" "registry" # before anything is touched
 apt_install docker-registry curl openssl ca-certificates
 bash "$(dirname "$0")/pi-link.sh" # the registry listens on the link's host side
 ensure_tls
-require_port_free "$REGISTRY_ADDR" "registry"
 
 mkdir -p "$LUCID_HOME/registry"
 cat >"$LUCID_HOME/registry/config.yml" <<YAML

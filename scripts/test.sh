@@ -8,4 +8,10 @@ bash "$here/bootstrap.sh"
 bash "$here/node-deps.sh"
 cd "$here/.."
 npm run -s lint
-npx jest --runInBand "$@"
+status=0
+npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" "$@" || status=$?
+# The closing line CI reads: "N passed, N failed" alone on a line.
+node -e 'const r = require(process.argv[1]);
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);' \
+  "$LUCID_LOG/jest.json" || true
+exit "$status"

@@ -1,0 +1,33 @@
+// README command 1, as a newcomer runs it: scripts/dev-up.sh brings up the local parts and runs
+// `pulumi up` of the dev stack; run again, it changes nothing.
+import { spawnSync } from "child_process";
+import * as path from "path";
+
+jest.setTimeout(30 * 60_000);
+const ROOT = path.resolve(__dirname, "..", "..");
+
+const devUp = () => {
+  const r = spawnSync("bash", [path.join(ROOT, "scripts", "dev-up.sh")], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 25 * 60_000,
+    env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: undefined },
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+};
+
+describe("scripts/dev-up.sh (README command 1)", () => {
+  test("ends with a successful pulumi up of the dev stack that reached the Pi", () => {
+    const { code, out } = devUp();
+    if (code !== 0) console.log(out.slice(-4000));
+    expect(code).toBe(0);
+    expect(out).toMatch(/piMachine\s*: "aarch64"/);
+  });
+
+  test("run again on the unchanged program, it reports no changes", () => {
+    const { code, out } = devUp();
+    expect(code).toBe(0);
+    expect(out).toMatch(/Resources:\n\s+\d+ unchanged\n/);
+    expect(out).not.toMatch(/[~+-] \d+ (updated|created|deleted)/);
+  });
+});
