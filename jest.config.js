@@ -2,7 +2,13 @@
  * unit: pure code and Pulumi mocks (milliseconds); setup: the bootstrap scripts' errors, made for
  * real; e2e: the real CLI, BuildKit, registry, Engine and SSH target.
  */
-const common = { preset: "ts-jest", testEnvironment: "node", roots: ["<rootDir>/tests"] };
+// The Pulumi SDK keeps protobuf state on the global object across test files: leave it there.
+const common = {
+  preset: "ts-jest",
+  testEnvironment: "node",
+  testEnvironmentOptions: { globalsCleanup: "off" },
+  roots: ["<rootDir>/tests"],
+};
 
 module.exports = {
   projects: [

@@ -3,9 +3,11 @@
 // Runs the Pulumi program in this process through the Automation API, against the locally
 // built CLI and a local backend (see stacks/workspace.ts for why).
 import * as auto from "@pulumi/pulumi/automation";
+import * as path from "path";
 import program from "../index";
 import { DEV_PASSPHRASE, pinDevMachine } from "../stacks/dev-machine";
-import { openStack } from "../stacks/workspace";
+import { machineWorkDir, trackedConfig } from "../stacks/work-dir";
+import { lucidHome, openStack } from "../stacks/workspace";
 
 const COMMANDS = ["up", "preview", "refresh", "destroy", "outputs"] as const;
 type Command = (typeof COMMANDS)[number];
@@ -62,7 +64,12 @@ async function run(command: Command, stack: auto.Stack): Promise<void> {
 
 async function main(): Promise<void> {
   const { command, stack: stackName } = parseArgs(process.argv.slice(2));
-  const stack = await openStack({ stackName, program, env: passphraseEnv(stackName) });
+  // The dev stack's keys are this machine's: it runs from a work directory outside the checkout.
+  const workDir =
+    stackName === "dev"
+      ? machineWorkDir(path.join(lucidHome(), "stacks", "dev"), "dev", trackedConfig("dev"))
+      : undefined;
+  const stack = await openStack({ stackName, program, workDir, env: passphraseEnv(stackName) });
   if (stackName === "dev") await pinDevMachine(stack);
   await run(command, stack);
 }

@@ -2,8 +2,8 @@ import * as auto from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { stringify } from "yaml";
 import { pinDevMachine } from "../../stacks/dev-machine";
+import { machineWorkDir } from "../../stacks/work-dir";
 import { openStack, PROJECT_DIR } from "../../stacks/workspace";
 import { stackFileConfig } from "./stack-file";
 
@@ -24,13 +24,11 @@ function builtProgram(): auto.PulumiFn {
 
 export async function e2eStack(name: string, overrides: Record<string, unknown> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lucid-${name}-`));
-  fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-  fs.symlinkSync(path.join(PROJECT_DIR, "infra"), path.join(dir, "infra"));
   const { raw } = stackFileConfig("dev");
   const config = Object.fromEntries(
     Object.entries({ ...raw, ...overrides }).map(([k, v]) => [`lucid:${k}`, v]),
   );
-  fs.writeFileSync(path.join(dir, `Pulumi.${name}.yaml`), stringify({ config }));
+  machineWorkDir(dir, name, config);
   const stack = await openStack({
     stackName: name,
     program: builtProgram(),
