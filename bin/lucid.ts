@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// lucid <up|preview|refresh|destroy|outputs> [--stack NAME] [--yes]
+// lucid <up|preview|refresh|destroy|outputs|cancel> [--stack NAME] [--yes]
+// (cancel removes the lock an interrupted run left behind)
 // Runs the Pulumi program in this process through the Automation API, against the locally
 // built CLI and a local backend (see stacks/workspace.ts for why).
 import * as auto from "@pulumi/pulumi/automation";
 import * as path from "path";
 import program from "../index";
-import { DEV_PASSPHRASE, pinDevMachine } from "../stacks/dev-machine";
+import { DEV_PASSPHRASE, DEV_PINNED, pinDevMachine } from "../stacks/dev-machine";
 import { machineWorkDir, trackedConfig } from "../stacks/work-dir";
 import { lucidHome, openStack } from "../stacks/workspace";
 
-const COMMANDS = ["up", "preview", "refresh", "destroy", "outputs"] as const;
+const COMMANDS = ["up", "preview", "refresh", "destroy", "outputs", "cancel"] as const;
 type Command = (typeof COMMANDS)[number];
 
 function parseArgs(argv: string[]): { command: Command; stack: string } {
@@ -39,8 +40,14 @@ function passphraseEnv(stack: string): Record<string, string> {
   throw new Error(`stack ${stack}: set PULUMI_CONFIG_PASSPHRASE (or _FILE) to unlock its secrets`);
 }
 
+/** Whether Pulumi printed anything: if not, a failure's own message is all there is to show. */
+let streamed = false;
+
 async function run(command: Command, stack: auto.Stack): Promise<void> {
-  const onOutput = (out: string) => process.stdout.write(out);
+  const onOutput = (out: string) => {
+    streamed = true;
+    process.stdout.write(out);
+  };
   const common = { onOutput, color: "auto" as const };
   switch (command) {
     case "up":
@@ -55,6 +62,9 @@ async function run(command: Command, stack: auto.Stack): Promise<void> {
     case "destroy":
       await stack.destroy(common);
       break;
+    case "cancel":
+      await stack.cancel();
+      break;
     case "outputs":
       for (const [k, v] of Object.entries(await stack.outputs())) {
         console.log(`${k}: ${v.secret ? "[secret]" : JSON.stringify(v.value)}`);
@@ -67,7 +77,12 @@ async function main(): Promise<void> {
   // The dev stack's keys are this machine's: it runs from a work directory outside the checkout.
   const workDir =
     stackName === "dev"
-      ? machineWorkDir(path.join(lucidHome(), "stacks", "dev"), "dev", trackedConfig("dev"))
+      ? machineWorkDir(
+          path.join(lucidHome(), "stacks", "dev"),
+          "dev",
+          trackedConfig("dev"),
+          DEV_PINNED,
+        )
       : undefined;
   const stack = await openStack({ stackName, program, workDir, env: passphraseEnv(stackName) });
   if (stackName === "dev") await pinDevMachine(stack);
@@ -77,7 +92,7 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   // A CommandError's diagnostics were already streamed through onOutput: don't repeat them.
   const message =
-    err instanceof auto.CommandError
+    err instanceof auto.CommandError && streamed
       ? "the Pulumi run failed (see above)"
       : String(err instanceof Error ? err.message : err);
   process.stderr.write(`lucid: ${message}\n`);

@@ -12,15 +12,37 @@ export interface DistrolessImageArgs {
   readonly tag: string;
   /** Platforms to build. @default ["linux/amd64", "linux/arm64"] */
   readonly platforms?: readonly Platform[];
-  /** The builder stage's base image, passed to the Dockerfile as `BUILDER_IMAGE`. */
-  readonly builderImage: pulumi.Input<string>;
+  /** The build's stages, passed to the Dockerfile as build args (see StageImages). */
+  readonly stages: StageImages;
+  /** Further build args (never secrets: build args are kept in image history). @default {} */
+  readonly buildArgs?: Record<string, pulumi.Input<string>>;
+  /** Extra build contexts by name (`COPY --from=<name>`), directories relative to the project. */
+  readonly namedContexts?: Record<string, string>;
   /** A buildx builder (docker-container or remote driver); the Engine's legacy driver is refused. */
   readonly builder?: pulumi.Input<string>;
   /** OCI labels for every platform's image. @default {} */
   readonly labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+/** The two-stage design made explicit: which image each stage starts from. */
+export interface StageImages {
+  /** Builder stage base (full Debian): `BUILDER_IMAGE`. */
+  readonly builder: pulumi.Input<string>;
+  /** Runtime stage base (distroless): `RUNTIME_IMAGE`. @default the Dockerfile's own */
+  readonly runtime?: pulumi.Input<string>;
+  /** The health-check probe image: `PROBE_IMAGE`. @default the Dockerfile's own */
+  readonly probe?: pulumi.Input<string>;
+}
+
 const arch = (p: Platform): string => p.split("/")[1];
+
+function stageArgs(s: StageImages): Record<string, pulumi.Input<string>> {
+  return {
+    BUILDER_IMAGE: s.builder,
+    ...(s.runtime ? { RUNTIME_IMAGE: s.runtime } : {}),
+    ...(s.probe ? { PROBE_IMAGE: s.probe } : {}),
+  };
+}
 
 /**
  * A two-stage distroless image: one docker-build Image per platform, pushed with registry cache,
@@ -50,10 +72,15 @@ export class DistrolessImage extends pulumi.ComponentResource {
     return new dockerbuild.Image(
       `${name}-${platform.replace("/", "-")}`,
       {
-        context: { location: args.context },
+        context: {
+          location: args.context,
+          named: Object.fromEntries(
+            Object.entries(args.namedContexts ?? {}).map(([k, location]) => [k, { location }]),
+          ),
+        },
         dockerfile: { location: `${args.context}/Dockerfile` },
         platforms: [platform as dockerbuild.Platform],
-        buildArgs: { BUILDER_IMAGE: args.builderImage },
+        buildArgs: { ...stageArgs(args.stages), ...(args.buildArgs ?? {}) },
         builder: args.builder ? { name: args.builder } : undefined,
         labels: args.labels,
         tags: [tag],

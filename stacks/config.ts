@@ -45,6 +45,34 @@ export const piSchema = z
   })
   .strict();
 
+const imageRef = z
+  .string()
+  .regex(
+    /^[^\s@]+(@sha256:[0-9a-f]{64})?$/,
+    "must be an image reference (name[:tag][@sha256:<64 hex>])",
+  );
+
+export const basesSchema = z
+  .object({
+    debian: z
+      .enum(["bookworm", "trixie"])
+      .default("bookworm")
+      .describe(
+        "Debian release of the builder and runtime stages, together (same libc and Python)",
+      ),
+    builder: imageRef.describe(
+      "Builder stage base: Debian of that release, e.g. debian:bookworm-slim",
+    ),
+    runtime: z
+      .union([z.literal("local"), z.object({ base: imageRef, python: imageRef }).strict()])
+      .default("local")
+      .describe(
+        "Runtime stage bases: 'local' assembles them here from Debian packages; or upstream refs " +
+          "such as gcr.io/distroless/base-debian12 and gcr.io/distroless/python3-debian12",
+      ),
+  })
+  .strict();
+
 /** Everything a stack says, except secrets (those stay Outputs). */
 export const stackSchema = z
   .object({
@@ -55,10 +83,7 @@ export const stackSchema = z
       .refine((ps) => new Set(ps).size === ps.length, "must not repeat a platform")
       .default(["linux/amd64", "linux/arm64"])
       .describe("Platforms every image is built for"),
-    builderImage: z
-      .string()
-      .regex(/^[^\s@]+(@sha256:[0-9a-f]{64})?$/, "must be an image reference")
-      .describe("Builder stage base (Debian), e.g. debian:bookworm-slim"),
+    bases: basesSchema,
     pi: piSchema,
     sshPrivateKey: z.literal("<secret>").describe("The deploy key (a Pulumi secret)"),
   })

@@ -6,6 +6,9 @@ import { lucidHome } from "./workspace";
 /** The dev stack's secrets are local test keys; its passphrase is no secret. */
 export const DEV_PASSPHRASE = "lucid-dev";
 
+/** The config paths this machine pins into the dev stack (see pinDevMachine). */
+export const DEV_PINNED = ["lucid:pi.hostKey", "lucid:sshPrivateKey"] as const;
+
 /** What the bootstrap made for this machine's Pi stand-in: its host key and the deploy key. */
 export function devMachineKeys(env: NodeJS.ProcessEnv = process.env) {
   const dir = path.join(lucidHome(env), "pi");

@@ -5,19 +5,26 @@ import { PROJECT_DIR } from "./workspace";
 
 type Doc = { config?: Record<string, unknown>; [k: string]: unknown };
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v) && !("secure" in v);
+/** `lucid:pi.hostKey` -> ["lucid:pi", "hostKey"]: the config key, then the path inside it. */
+const splitPath = (p: string): string[] => {
+  const [key, ...rest] = p.split(".");
+  return [key, ...rest];
+};
 
-/** `over` wins; keys only `base` has survive, nested objects merged the same way. */
-function deepMerge(
-  base: Record<string, unknown>,
-  over: Record<string, unknown>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    out[k] = isPlainObject(out[k]) && isPlainObject(v) ? deepMerge(out[k], v) : v;
+function getPath(obj: Record<string, unknown>, parts: string[]): unknown {
+  return parts.reduce<unknown>(
+    (v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined),
+    obj,
+  );
+}
+
+function setPath(obj: Record<string, unknown>, parts: string[], value: unknown): void {
+  let node = obj;
+  for (const k of parts.slice(0, -1)) {
+    if (node[k] === null || typeof node[k] !== "object") node[k] = {};
+    node = node[k] as Record<string, unknown>;
   }
-  return out;
+  node[parts[parts.length - 1]] = value;
 }
 
 /** A committed stack file's config (`Pulumi.<stack>.yaml` in the checkout). */
@@ -31,14 +38,16 @@ export function trackedConfig(stackName: string): Record<string, unknown> {
 
 /**
  * A work directory for a machine-local stack, outside the checkout: Pulumi.yaml copied, the build
- * contexts linked, and Pulumi.<stack>.yaml written from `config`. What Pulumi added there before
- * (this machine's pinned keys, encrypted secrets, the salt) is kept; `config` wins where both
- * say something. So the dev stack's keys never land in the repository.
+ * contexts linked, and Pulumi.<stack>.yaml written from `config`, plus the values at the `pinned`
+ * paths (`lucid:pi.hostKey`) and the secrets salt kept from the last run. Nothing else survives,
+ * so a key removed from the tracked file is gone here too, and the dev stack's keys never land
+ * in the repository.
  */
 export function machineWorkDir(
   dir: string,
   stackName: string,
   config: Record<string, unknown>,
+  pinned: readonly string[] = [],
 ): string {
   fs.mkdirSync(dir, { recursive: true });
   fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
@@ -49,7 +58,15 @@ export function machineWorkDir(
   const local: Doc = fs.existsSync(file)
     ? ((parse(fs.readFileSync(file, "utf8")) as Doc | null) ?? {})
     : {};
-  const merged: Doc = { ...local, config: deepMerge(local.config ?? {}, config) };
-  fs.writeFileSync(file, stringify(merged));
+  const next = structuredClone(config);
+  for (const p of pinned) {
+    const value = getPath(local.config ?? {}, splitPath(p));
+    if (value !== undefined) setPath(next, splitPath(p), value);
+  }
+  const doc: Doc = {
+    config: next,
+    ...(local.encryptionsalt ? { encryptionsalt: local.encryptionsalt } : {}),
+  };
+  fs.writeFileSync(file, stringify(doc));
   return dir;
 }

@@ -6,7 +6,7 @@ const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMq9iHC/UeX6jlROqHzrZOVGs4
 const valid = (): Record<string, unknown> => ({
   registry: { push: "10.250.0.1:5000", repository: "lucid" },
   platforms: ["linux/amd64", "linux/arm64"],
-  builderImage: "10.250.0.1:5000/lucid/debian:bookworm",
+  bases: { builder: "10.250.0.1:5000/lucid/debian:bookworm" },
   pi: { host: "10.250.0.2", port: 22, user: "deploy", hostKey: HOST_KEY },
   sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----",
 });
@@ -31,6 +31,11 @@ describe("parseStackConfig", () => {
       repository: "lucid",
     });
     expect(cfg.pi.platform).toBe("linux/arm64");
+    expect(cfg.bases).toEqual({
+      debian: "bookworm",
+      builder: "10.250.0.1:5000/lucid/debian:bookworm",
+      runtime: "local",
+    });
     expect(cfg).not.toHaveProperty("sshPrivateKey");
   });
 
@@ -72,8 +77,8 @@ describe("parseStackConfig", () => {
     ],
     [
       "malformed digest",
-      (c) => (c.builderImage = "debian@sha256:1234"),
-      ["lucid:builderImage: must be an image reference"],
+      (c) => ((c.bases as Record<string, unknown>).builder = "debian@sha256:1234"),
+      ["lucid:bases.builder: must be an image reference (name[:tag][@sha256:<64 hex>])"],
       null,
     ],
     [
@@ -108,8 +113,8 @@ describe("parseStackConfig", () => {
   test("every problem is reported at once", () => {
     const raw = valid();
     delete raw.registry;
-    delete raw.builderImage;
-    expect(problemsOf(raw)).toEqual(["lucid:registry: required", "lucid:builderImage: required"]);
+    delete raw.bases;
+    expect(problemsOf(raw)).toEqual(["lucid:registry: required", "lucid:bases: required"]);
   });
 });
 

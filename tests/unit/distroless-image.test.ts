@@ -15,7 +15,8 @@ const build = (platforms?: ("linux/amd64" | "linux/arm64")[]) =>
     repository: "docker.io/pickme/lucid",
     tag: "tor-proxy",
     platforms,
-    builderImage: "debian:bookworm-slim",
+    stages: { builder: "debian:bookworm-slim", runtime: "base@sha256:1", probe: "probe@sha256:2" },
+    namedContexts: { common: "infra/images/common" },
     builder: "lucid",
   });
 
@@ -38,7 +39,15 @@ describe("DistrolessImage", () => {
       platforms: ["linux/arm64"],
       push: true,
       tags: ["docker.io/pickme/lucid:tor-proxy-arm64"],
-      buildArgs: { BUILDER_IMAGE: "debian:bookworm-slim" },
+      buildArgs: {
+        BUILDER_IMAGE: "debian:bookworm-slim",
+        RUNTIME_IMAGE: "base@sha256:1",
+        PROBE_IMAGE: "probe@sha256:2",
+      },
+      context: {
+        location: "infra/images/tor-proxy",
+        named: { common: { location: "infra/images/common" } },
+      },
       builder: { name: "lucid" },
       cacheFrom: [{ registry: { ref: "docker.io/pickme/lucid:cache-tor-proxy-arm64" } }],
     });
@@ -61,7 +70,7 @@ describe("DistrolessImage", () => {
       repository: "r",
       tag: "solo",
       platforms: ["linux/arm64"],
-      builderImage: "b",
+      stages: { builder: "b" },
     });
     expect(Object.keys(await valueOf(img.digests))).toEqual(["linux/arm64"]);
   });

@@ -1,0 +1,29 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { DistrolessImage, type Platform } from "../components/distroless-image";
+import { byDigest } from "../components/image-ref";
+import type { StackConfig } from "../stacks/config";
+import type { BaseKind } from "./services";
+
+/**
+ * The runtime stage bases, by kind. `runtime: local` assembles them here from the Debian
+ * packages distroless is made of (same release as the builder); otherwise the configured
+ * upstream refs are used as they are.
+ */
+export function runtimeBases(
+  cfg: StackConfig,
+  common: { repository: string; platforms: Platform[]; builder: string },
+): Record<BaseKind, pulumi.Input<string>> {
+  if (cfg.bases.runtime !== "local") return cfg.bases.runtime;
+  const build = (kind: BaseKind) =>
+    new DistrolessImage(`runtime-${kind}`, {
+      ...common,
+      context: "infra/bases/runtime",
+      tag: `runtime-${kind}-${cfg.bases.debian}`,
+      stages: { builder: cfg.bases.builder },
+      buildArgs: { KIND: kind },
+      labels: {
+        "org.opencontainers.image.title": `lucid runtime base (${kind}, Debian ${cfg.bases.debian})`,
+      },
+    }).ref.apply(byDigest);
+  return { base: build("base"), python: build("python") };
+}

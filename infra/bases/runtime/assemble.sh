@@ -1,0 +1,43 @@
+#!/bin/sh
+# assemble KIND ROOTFS: unpacks the runtime base's Debian packages into ROOTFS (merged /usr, as
+# Debian lays it out), then takes away what a runtime must not have.
+set -eu
+kind="$1" rootfs="$2"
+
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends ca-certificates >/dev/null
+mkdir -p /debs "$rootfs/usr/bin" "$rootfs/usr/sbin" "$rootfs/usr/lib" "$rootfs/usr/lib64"
+for d in bin sbin lib lib64; do ln -s "usr/$d" "$rootfs/$d"; done
+cd /debs
+# shellcheck disable=SC2046 # one word per package
+apt-get download -qq -o APT::Sandbox::User=root $(runtime-packages "$kind")
+for deb in /debs/*.deb; do
+  dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$rootfs"
+done
+mkdir -p "$rootfs/etc/ssl/certs"
+cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"
+
+# Docs, manuals, locales, static libraries, Python's own test suite and GUI: not for a runtime.
+rm -rf "$rootfs"/usr/share/doc "$rootfs"/usr/share/man "$rootfs"/usr/share/info \
+  "$rootfs"/usr/share/lintian "$rootfs"/usr/share/locale "$rootfs"/usr/lib/python3*/test \
+  "$rootfs"/usr/lib/python3*/idlelib "$rootfs"/usr/lib/python3*/ensurepip \
+  "$rootfs"/usr/lib/python3*/lib2to3 "$rootfs"/usr/lib/python3*/tkinter
+find "$rootfs" -name '*.a' -delete
+# glibc's iconv modules (8 MB): nothing here converts charsets through iconv.
+rm -rf "$rootfs"/usr/lib/*-linux-gnu/gconv
+# Never a setuid/setgid file or a shell, even one a package shipped.
+find "$rootfs" \( -perm -4000 -o -perm -2000 \) -exec chmod ug-s {} +
+rm -f "$rootfs"/usr/bin/sh "$rootfs"/usr/bin/dash "$rootfs"/usr/bin/bash
+
+# python3-minimal (left out: it pulls in dpkg) is what names the interpreter python3.
+for py in "$rootfs"/usr/bin/python3.*; do [ -e "$py" ] && ln -sf "${py##*/}" "$rootfs/usr/bin/python3"; done
+
+mkdir -p "$rootfs/tmp" "$rootfs/home/lucid" "$rootfs/etc"
+chmod 1777 "$rootfs/tmp"
+cat >"$rootfs/etc/passwd" <<PASSWD
+root:x:0:0:root:/root:/sbin/nologin
+nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin
+lucid:x:65532:65532:lucid:/home/lucid:/sbin/nologin
+PASSWD
+printf 'root:x:0:\nnogroup:x:65534:\nlucid:x:65532:\n' >"$rootfs/etc/group"
+chown 65532:65532 "$rootfs/home/lucid"

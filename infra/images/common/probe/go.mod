@@ -1,0 +1,3 @@
+module lucid.local/probe
+
+go 1.19

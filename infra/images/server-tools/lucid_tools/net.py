@@ -1,0 +1,64 @@
+"""Network checks: each returns a dict to print, or raises OSError with what failed."""
+
+import socket
+import ssl
+import struct
+import time
+import urllib.request
+
+TIMEOUT = 5.0
+
+
+def _split(hostport: str, default_port: int) -> tuple:
+    host, _, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", str(default_port))
+    return host.strip("[]"), int(port)
+
+
+def dns(name: str) -> dict:
+    infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+    return {"name": name, "addresses": sorted({i[4][0] for i in infos})}
+
+
+def tcp(hostport: str) -> dict:
+    host, port = _split(hostport, 80)
+    start = time.monotonic()
+    with socket.create_connection((host, port), timeout=TIMEOUT):
+        pass
+    return {"target": f"{host}:{port}", "open": True, "ms": round((time.monotonic() - start) * 1000, 1)}
+
+
+def http(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=TIMEOUT) as resp:  # noqa: S310 - operator-given URL
+        body = resp.read(256)
+        return {"url": url, "status": resp.status, "bytes": len(body)}
+
+
+def tls(hostport: str, cafile: str = None) -> dict:
+    host, port = _split(hostport, 443)
+    ctx = ssl.create_default_context(cafile=cafile)
+    with socket.create_connection((host, port), timeout=TIMEOUT) as raw:
+        with ctx.wrap_socket(raw, server_hostname=host) as conn:
+            cert = conn.getpeercert()
+            return {
+                "target": f"{host}:{port}",
+                "version": conn.version(),
+                "subject": dict(x[0] for x in cert.get("subject", ())),
+                "notAfter": cert.get("notAfter"),
+            }
+
+
+def socks(target: str, proxy: str = "tor-proxy:9050") -> dict:
+    """A SOCKS5 CONNECT to target through the proxy (no auth), as the services use tor-proxy."""
+    phost, pport = _split(proxy, 9050)
+    host, port = _split(target, 80)
+    with socket.create_connection((phost, pport), timeout=TIMEOUT) as s:
+        s.settimeout(TIMEOUT)
+        s.sendall(b"\x05\x01\x00")
+        if s.recv(2) != b"\x05\x00":
+            raise OSError(f"{proxy} refused the SOCKS5 greeting")
+        name = host.encode()
+        s.sendall(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + struct.pack(">H", port))
+        reply = s.recv(10)
+        if len(reply) < 2 or reply[0] != 5:
+            raise OSError(f"{proxy} is not a SOCKS5 proxy")
+        return {"proxy": proxy, "target": f"{host}:{port}", "greeting": "ok", "reply": reply[1]}

@@ -1,0 +1,1 @@
+"""Lucid's tunnelling utilities over Tor's control port."""
