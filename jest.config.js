@@ -1,6 +1,7 @@
 /**
  * unit: pure code and Pulumi mocks (milliseconds); setup: the bootstrap scripts' errors, made for
- * real; e2e: the real CLI, BuildKit, registry, Engine and SSH target.
+ * real; e2e: the real CLI, BuildKit, registry, Engine and SSH target; images: every image, both
+ * platforms, inspected and run.
  */
 // The Pulumi SDK keeps protobuf state on the global object across test files: leave it there.
 const common = {
@@ -15,5 +16,6 @@ module.exports = {
     { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"] },
     { ...common, displayName: "setup", testMatch: ["<rootDir>/tests/setup/**/*.test.ts"] },
     { ...common, displayName: "e2e", testMatch: ["<rootDir>/tests/e2e/**/*.test.ts"] },
+    { ...common, displayName: "images", testMatch: ["<rootDir>/tests/images/**/*.test.ts"] },
   ],
 };

@@ -6,6 +6,7 @@ import { dockerPull, dockerRun, script } from "../components/ssh/commands";
 import type { StackConfig } from "../stacks/config";
 import { runtimeBases } from "./bases";
 import { SERVICES } from "./services";
+import { version as VERSION } from "../package.json";
 
 /** The buildx builder the bootstrap registers (a remote BuildKit; docker-build refuses the legacy one). */
 export const BUILDER = "lucid";
@@ -13,9 +14,11 @@ export const BUILDER = "lucid";
 /** A build context, relative to the project (state must not hold this machine's paths). */
 const imageContext = (dir: string): string => `infra/images/${dir}`;
 
+/** OCI labels. No revision label: a commit id would change every image on every commit. */
 const labels = (title: string) => ({
   "org.opencontainers.image.title": title,
   "org.opencontainers.image.source": "https://github.com/pickme/lucid-infra",
+  "org.opencontainers.image.version": VERSION,
   "org.opencontainers.image.vendor": "Lucid",
 });
 

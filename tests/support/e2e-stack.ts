@@ -2,9 +2,9 @@ import * as auto from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { pinDevMachine } from "../../stacks/dev-machine";
+import { DEV_PINNED, pinDevMachine } from "../../stacks/dev-machine";
 import { machineWorkDir } from "../../stacks/work-dir";
-import { openStack, PROJECT_DIR } from "../../stacks/workspace";
+import { lucidHome, openStack, PROJECT_DIR } from "../../stacks/workspace";
 import { stackFileConfig } from "./stack-file";
 
 /**
@@ -22,13 +22,20 @@ function builtProgram(): auto.PulumiFn {
   return require(built) as auto.PulumiFn;
 }
 
-export async function e2eStack(name: string, overrides: Record<string, unknown> = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lucid-${name}-`));
+export async function e2eStack(
+  name: string,
+  overrides: Record<string, unknown> = {},
+  opts: { keep?: boolean } = {},
+) {
+  // keep: a stable directory under LUCID_HOME, reused by the next run (its state included)
+  const dir = opts.keep
+    ? path.join(lucidHome(), "stacks", `test-${name}`)
+    : fs.mkdtempSync(path.join(os.tmpdir(), `lucid-${name}-`));
   const { raw } = stackFileConfig("dev");
   const config = Object.fromEntries(
     Object.entries({ ...raw, ...overrides }).map(([k, v]) => [`lucid:${k}`, v]),
   );
-  machineWorkDir(dir, name, config);
+  machineWorkDir(dir, name, config, DEV_PINNED);
   const stack = await openStack({
     stackName: name,
     program: builtProgram(),

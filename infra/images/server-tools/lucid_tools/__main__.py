@@ -20,6 +20,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("socks")
     s.add_argument("target", help="host:port to CONNECT to")
     s.add_argument("--proxy", default="tor-proxy:9050")
+    s.add_argument("--handshake-only", action="store_true", help="only check the proxy speaks SOCKS5")
     for name in ("mongo-ping", "mongo-dump", "mongo-restore"):
         m = sub.add_parser(name)
         m.add_argument("--uri", default="mongodb://mongo:27017")
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> dict:
     if c == "tls":
         return net.tls(args.target, args.cafile)
     if c == "socks":
-        return net.socks(args.target, args.proxy)
+        return net.socks(args.target, args.proxy, args.handshake_only)
     if c == "mongo-ping":
         return mongo.ping(args.uri)
     if c == "mongo-dump":

@@ -47,8 +47,9 @@ def tls(hostport: str, cafile: str = None) -> dict:
             }
 
 
-def socks(target: str, proxy: str = "tor-proxy:9050") -> dict:
-    """A SOCKS5 CONNECT to target through the proxy (no auth), as the services use tor-proxy."""
+def socks(target: str, proxy: str = "tor-proxy:9050", handshake_only: bool = False) -> dict:
+    """A SOCKS5 CONNECT to target through the proxy (no auth), as the services use tor-proxy.
+    handshake_only: stop once the proxy accepted the greeting (it answers SOCKS at all)."""
     phost, pport = _split(proxy, 9050)
     host, port = _split(target, 80)
     with socket.create_connection((phost, pport), timeout=TIMEOUT) as s:
@@ -56,9 +57,13 @@ def socks(target: str, proxy: str = "tor-proxy:9050") -> dict:
         s.sendall(b"\x05\x01\x00")
         if s.recv(2) != b"\x05\x00":
             raise OSError(f"{proxy} refused the SOCKS5 greeting")
+        if handshake_only:
+            return {"proxy": proxy, "greeting": "ok"}
         name = host.encode()
         s.sendall(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + struct.pack(">H", port))
         reply = s.recv(10)
         if len(reply) < 2 or reply[0] != 5:
             raise OSError(f"{proxy} is not a SOCKS5 proxy")
-        return {"proxy": proxy, "target": f"{host}:{port}", "greeting": "ok", "reply": reply[1]}
+        if reply[1] != 0:
+            raise OSError(f"{proxy} could not connect to {host}:{port} (SOCKS reply {reply[1]})")
+        return {"proxy": proxy, "target": f"{host}:{port}", "greeting": "ok", "connected": True}

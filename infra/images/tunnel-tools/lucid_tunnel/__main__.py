@@ -3,11 +3,12 @@
 import argparse
 import json
 import os
+import socket
 import sys
 import time
 from pathlib import Path
 
-from stem import SocketError
+from stem import ProtocolError, SocketError
 from stem.connection import AuthenticationFailure
 from stem.control import Controller
 
@@ -24,7 +25,8 @@ def config() -> dict:
 
 def connect(cfg: dict) -> Controller:
     """An authenticated controller; cookie auth reads the cookie Tor names (on its volume)."""
-    ctl = Controller.from_port(address=cfg["control_host"], port=cfg["control_port"])
+    address = socket.gethostbyname(cfg["control_host"])  # stem takes an IP address only
+    ctl = Controller.from_port(address=address, port=cfg["control_port"])
     ctl.authenticate()
     return ctl
 
@@ -41,19 +43,26 @@ def status(cfg: dict) -> dict:
 
 
 def publish(cfg: dict) -> dict:
-    """Publishes the target as an onion service; the key is kept, so the address is stable."""
+    """Publishes the target as an onion service; the key is kept, so the address is stable.
+    Safe to repeat: a service Tor already runs under this key is reported, not added twice."""
     key_file, host_file = cfg["state"] / "onion_key", cfg["state"] / "hostname"
     key_type, key = ("ED25519-V3", key_file.read_text().strip()) if key_file.exists() else ("NEW", "ED25519-V3")
+    report = {"target": cfg["target"], "port": cfg["virtual_port"]}
     with connect(cfg) as ctl:
-        svc = ctl.create_ephemeral_hidden_service(
-            {cfg["virtual_port"]: cfg["target"]}, key_type=key_type, key_content=key,
-            await_publication=False, detached=True,
-        )
+        try:
+            svc = ctl.create_ephemeral_hidden_service(
+                {cfg["virtual_port"]: cfg["target"]}, key_type=key_type, key_content=key,
+                await_publication=False, detached=True,
+            )
+        except ProtocolError as err:
+            if "collision" not in str(err) or not host_file.exists():
+                raise
+            return {"hostname": host_file.read_text().strip(), "already": True, **report}
     if key_type == "NEW":
         _write_private(key_file, svc.private_key)
     hostname = f"{svc.service_id}.onion"
     host_file.write_text(hostname + "\n")
-    return {"hostname": hostname, "target": cfg["target"], "port": cfg["virtual_port"]}
+    return {"hostname": hostname, "already": False, **report}
 
 
 def _write_private(path: Path, content: str) -> None:
@@ -78,7 +87,7 @@ def main(argv: list) -> int:
         while True:  # keep reporting; Docker's health check watches the control port
             time.sleep(60)
             print(json.dumps(status(cfg)), flush=True)
-    except (SocketError, AuthenticationFailure, OSError) as err:
+    except (SocketError, ProtocolError, AuthenticationFailure, OSError, ValueError) as err:
         print(f"lucid_tunnel: {cfg['control_host']}:{cfg['control_port']}: {err}", file=sys.stderr)
         return 1
 

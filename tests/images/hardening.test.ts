@@ -1,0 +1,128 @@
+// Every image, both platforms, inspected as built: the security claims are checked here, on the
+// image's own filesystem and config, never taken from prose.
+import * as fs from "fs";
+import * as path from "path";
+import { SERVICES } from "../../infra/services";
+import { builtImages, repository, tripletOf, type Built } from "../support/built-images";
+import { exportFilesystem, imageConfig, pull, type ImageConfig } from "../support/docker";
+import { filesIn, unmetElfNeeds } from "../support/elf";
+
+jest.setTimeout(20 * 60_000);
+
+const PLATFORMS = ["linux/amd64", "linux/arm64"];
+const SHELLS = [
+  "sh",
+  "bash",
+  "dash",
+  "ash",
+  "zsh",
+  "ksh",
+  "mksh",
+  "csh",
+  "tcsh",
+  "fish",
+  "busybox",
+  "toybox",
+];
+const PACKAGE_MANAGERS = [
+  "apt",
+  "apt-get",
+  "apt-cache",
+  "dpkg",
+  "dpkg-deb",
+  "apk",
+  "rpm",
+  "yum",
+  "dnf",
+  "pip",
+  "pip3",
+];
+const COMPILERS = [
+  "gcc",
+  "cc",
+  "c++",
+  "g++",
+  "cpp",
+  "clang",
+  "go",
+  "rustc",
+  "as",
+  "ld",
+  "ld.bfd",
+  "ld.gold",
+];
+
+interface Inspected {
+  root: string;
+  listing: string[];
+  config: ImageConfig;
+  names: Set<string>;
+}
+
+let built: Built;
+const inspected = new Map<string, Inspected>();
+const cases = SERVICES.flatMap((s) => PLATFORMS.map((p) => [s.name, p] as const));
+
+beforeAll(async () => {
+  built = await builtImages();
+  for (const [name, platform] of cases) {
+    const ref = pull(repository, built[name].digests[platform]);
+    const { root, listing } = exportFilesystem(ref);
+    const names = new Set(filesIn(root).map((f) => path.posix.basename(f)));
+    for (const link of listing.filter((l) => l.startsWith("l")))
+      names.add(path.posix.basename(link.split(" -> ")[0].split(/\s+/).pop()!));
+    inspected.set(`${name} ${platform}`, { root, listing, config: imageConfig(ref), names });
+  }
+});
+
+afterAll(() => {
+  for (const i of inspected.values()) fs.rmSync(i.root, { recursive: true, force: true });
+});
+
+const get = (name: string, platform: string) => inspected.get(`${name} ${platform}`)!;
+
+describe.each(cases)("%s (%s)", (name, platform) => {
+  test("has no shell", () => {
+    expect(SHELLS.filter((s) => get(name, platform).names.has(s))).toEqual([]);
+  });
+
+  test("has no package manager", () => {
+    expect(PACKAGE_MANAGERS.filter((s) => get(name, platform).names.has(s))).toEqual([]);
+    expect(fs.existsSync(path.join(get(name, platform).root, "var/lib/dpkg/status"))).toBe(false);
+  });
+
+  test("has no compiler", () => {
+    expect(COMPILERS.filter((s) => get(name, platform).names.has(s))).toEqual([]);
+  });
+
+  test("has no setuid or setgid file", () => {
+    const special = get(name, platform).listing.filter((l) => /^.{3}[sS]|^.{6}[sS]/.test(l));
+    expect(special).toEqual([]);
+  });
+
+  test("runs as lucid, not root", () => {
+    const { config, root } = get(name, platform);
+    expect(config.User).toBe("65532:65532");
+    const passwd = fs.readFileSync(path.join(root, "etc/passwd"), "utf8");
+    expect(passwd).toMatch(/^lucid:x:65532:65532:/m);
+  });
+
+  test("every ELF file finds its interpreter and each library it needs", () => {
+    expect(unmetElfNeeds(get(name, platform).root, tripletOf(platform))).toEqual([]);
+  });
+
+  test("its health check and entrypoint are exec-form", () => {
+    const { config } = get(name, platform);
+    expect(config.Healthcheck?.Test[0]).toBe("CMD");
+    const spec = SERVICES.find((s) => s.name === name)!;
+    expect(config.Healthcheck?.Test.slice(1)).toEqual(spec.healthcheck);
+    expect(config.Entrypoint?.[0]).toMatch(/^\//);
+  });
+
+  test("carries OCI labels", () => {
+    const labels = get(name, platform).config.Labels ?? {};
+    expect(labels["org.opencontainers.image.title"]).toBe(name);
+    expect(labels["org.opencontainers.image.source"]).toMatch(/^https:\/\//);
+    expect(labels["org.opencontainers.image.version"]).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});

@@ -1,0 +1,113 @@
+import { docker, dockerResult } from "./docker";
+
+/** A throwaway Lucid set on the build side's Engine: an internal network (no way out), volumes. */
+export interface RunningSet {
+  prefix: string;
+  network: string;
+  ip(service: string): string;
+  exec(service: string, args: string[]): { code: number; out: string };
+  health(service: string): string;
+  stop(): void;
+}
+
+const HARDENED = [
+  "--read-only",
+  "--tmpfs",
+  "/tmp:size=16m",
+  "--cap-drop",
+  "ALL",
+  "--security-opt",
+  "no-new-privileges",
+];
+// The images' own checks, run sooner than their production interval so a test waits less.
+const FAST_HEALTH = ["--health-interval", "2s", "--health-start-period", "90s"];
+
+/**
+ * Starts the five services from the given refs, hardened as on the Pi. The network is internal:
+ * no route leads off it, so Tor's attempts to reach its directory fail here, on this machine.
+ * (Tor's DisableNetwork would also close its SOCKS port, which is what the tests check.)
+ */
+export function startSet(prefix: string, refs: Record<string, string>): RunningSet {
+  const network = `${prefix}-net`;
+  const name = (s: string) => `${prefix}-${s}`;
+  docker(["network", "create", "--internal", network]);
+  const run = (service: string, extra: string[], args: string[] = []) =>
+    docker([
+      "run",
+      "-d",
+      "--name",
+      name(service),
+      "--network",
+      network,
+      "--network-alias",
+      service,
+      ...HARDENED,
+      ...FAST_HEALTH,
+      ...extra,
+      refs[service],
+      ...args,
+    ]);
+  run("tor-proxy", ["-v", `${prefix}-tor-data:/var/lib/tor`]);
+  run("api-server", ["-v", `${prefix}-api-state:/var/lib/lucid-api`]);
+  run("api-gateway", []);
+  run("tunnel-tools", [
+    "-v",
+    `${prefix}-tor-data:/var/lib/tor:ro`,
+    "-v",
+    `${prefix}-tunnel-state:/var/lib/lucid-tunnel`,
+  ]);
+  run("server-tools", ["-v", `${prefix}-tools-data:/var/lib/lucid-tools`]);
+  return {
+    prefix,
+    network,
+    ip: (s) =>
+      docker([
+        "inspect",
+        "--format",
+        `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`,
+        name(s),
+      ]),
+    exec: (s, args) => {
+      const r = dockerResult(["exec", name(s), ...args], 60_000);
+      return { code: r.code, out: r.stdout || r.stderr };
+    },
+    health: (s) =>
+      docker([
+        "inspect",
+        "--format",
+        "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}",
+        name(s),
+      ]),
+    stop: () => {
+      const names = ["tor-proxy", "api-server", "api-gateway", "tunnel-tools", "server-tools"].map(
+        name,
+      );
+      docker(["rm", "-f", "-v", ...names], { allowFail: true });
+      docker(
+        [
+          "volume",
+          "rm",
+          ...["tor-data", "api-state", "tunnel-state", "tools-data"].map((v) => `${prefix}-${v}`),
+        ],
+        { allowFail: true },
+      );
+      docker(["network", "rm", network], { allowFail: true });
+    },
+  };
+}
+
+/** Waits until every service reports healthy: at most `seconds`, polling each second. */
+export async function waitHealthy(
+  set: RunningSet,
+  services: string[],
+  seconds: number,
+): Promise<Record<string, string>> {
+  let states: Record<string, string> = {};
+  for (let i = 0; i < seconds; i++) {
+    states = Object.fromEntries(services.map((s) => [s, set.health(s)]));
+    if (Object.values(states).every((h) => h === "healthy")) return states;
+    if (Object.values(states).includes("unhealthy")) return states;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return states;
+}
