@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { SERVICES } from "../../infra/services";
-import { builtImages, repository, tripletOf, type Built } from "../support/built-images";
+import { builtImages, RELEASES, repositoryFor, tripletOf } from "../support/built-images";
 import { exportFilesystem, imageConfig, pull, type ImageConfig } from "../support/docker";
 import { filesIn, unmetElfNeeds } from "../support/elf";
 
@@ -59,19 +59,26 @@ interface Inspected {
   names: Set<string>;
 }
 
-let built: Built;
 const inspected = new Map<string, Inspected>();
-const cases = SERVICES.flatMap((s) => PLATFORMS.map((p) => [s.name, p] as const));
+const cases = RELEASES.flatMap((debian) =>
+  SERVICES.flatMap((s) => PLATFORMS.map((p) => [s.name, p, debian] as const)),
+);
 
 beforeAll(async () => {
-  built = await builtImages();
-  for (const [name, platform] of cases) {
-    const ref = pull(repository, built[name].digests[platform]);
+  const built: Record<string, Awaited<ReturnType<typeof builtImages>>> = {};
+  for (const d of RELEASES) built[d] = await builtImages(d); // one stack at a time: they chdir
+  for (const [name, platform, debian] of cases) {
+    const ref = pull(repositoryFor(debian), built[debian][name].digests[platform]);
     const { root, listing } = exportFilesystem(ref);
     const names = new Set(filesIn(root).map((f) => path.posix.basename(f)));
     for (const link of listing.filter((l) => l.startsWith("l")))
       names.add(path.posix.basename(link.split(" -> ")[0].split(/\s+/).pop()!));
-    inspected.set(`${name} ${platform}`, { root, listing, config: imageConfig(ref), names });
+    inspected.set(`${name} ${platform} ${debian}`, {
+      root,
+      listing,
+      config: imageConfig(ref),
+      names,
+    });
   }
 });
 
@@ -79,9 +86,9 @@ afterAll(() => {
   for (const i of inspected.values()) fs.rmSync(i.root, { recursive: true, force: true });
 });
 
-const get = (name: string, platform: string) => inspected.get(`${name} ${platform}`)!;
+describe.each(cases)("%s (%s, %s)", (name, platform, debian) => {
+  const get = (n: string, p: string) => inspected.get(`${n} ${p} ${debian}`)!;
 
-describe.each(cases)("%s (%s)", (name, platform) => {
   test("has no shell", () => {
     expect(SHELLS.filter((s) => get(name, platform).names.has(s))).toEqual([]);
   });

@@ -5,17 +5,20 @@ import * as crypto from "crypto";
 import * as http from "http";
 import * as path from "path";
 import { SERVICES } from "../../infra/services";
-import { builtImages, repository, type Built } from "../support/built-images";
+import { builtImages, RELEASES, repositoryFor, type Built } from "../support/built-images";
 import { lucidHome } from "../../stacks/workspace";
 import { dockerResult, pull } from "../support/docker";
 import { startSet, waitHealthy, type RunningSet } from "../support/lucid-set";
 
 jest.setTimeout(20 * 60_000);
 const NAMES = SERVICES.map((s) => s.name);
-let built: Built;
+const built: Record<string, Built> = {};
+const PYTHON: Record<string, RegExp> = { bookworm: /^3\.11\./, trixie: /^3\.13\./ };
 
-const refsFor = (platform: string) =>
-  Object.fromEntries(NAMES.map((n) => [n, pull(repository, built[n].digests[platform])]));
+const refsFor = (debian: string, platform: string) =>
+  Object.fromEntries(
+    NAMES.map((n) => [n, pull(repositoryFor(debian), built[debian][n].digests[platform])]),
+  );
 
 /** One bounded HTTP request to a container of ours (its address on our internal network). */
 function request(
@@ -50,7 +53,7 @@ function request(
 }
 
 beforeAll(async () => {
-  built = await builtImages();
+  for (const d of RELEASES) built[d] = await builtImages(d); // one stack at a time: they chdir
 });
 
 /** A command in a container succeeded; else fail with what it printed. */
@@ -58,10 +61,12 @@ const ok = (r: { code: number; out: string }) => {
   if (r.code !== 0) throw new Error(`exited ${r.code}: ${r.out}`);
 };
 
-describe.each(["linux/amd64", "linux/arm64"])("the set on %s", (platform) => {
+const SETS = RELEASES.flatMap((d) => ["linux/amd64", "linux/arm64"].map((p) => [p, d] as const));
+
+describe.each(SETS)("the set on %s (%s)", (platform, debian) => {
   let set: RunningSet;
   beforeAll(() => {
-    set = startSet(`lucid-t-${platform.split("/")[1]}`, refsFor(platform));
+    set = startSet(`lucid-t-${debian}-${platform.split("/")[1]}`, refsFor(debian, platform));
   });
   afterAll(() => set?.stop());
 
@@ -110,7 +115,7 @@ describe.each(["linux/amd64", "linux/arm64"])("the set on %s", (platform) => {
   test("the API reports the machine it runs on", async () => {
     const v = await request("GET", `http://${set.ip("api-gateway")}:8080/api/version`);
     expect(v.json.machine).toBe(platform === "linux/arm64" ? "aarch64" : "x86_64");
-    expect(v.json.python).toMatch(/^3\.11\./);
+    expect(v.json.python).toMatch(PYTHON[debian]);
   });
 
   test("tor-proxy accepts SOCKS connections", () => {
@@ -163,7 +168,10 @@ describe.each(["linux/amd64", "linux/arm64"])("the set on %s", (platform) => {
 
 test("server-tools checks TLS against the local registry, trusting its CA", () => {
   const ca = path.join(lucidHome(), "registry", "tls", "ca.crt");
-  const ref = pull(repository, built["server-tools"].digests["linux/amd64"]);
+  const ref = pull(
+    repositoryFor(RELEASES[0]),
+    built[RELEASES[0]]["server-tools"].digests["linux/amd64"],
+  );
   // Host network: the registry listens on this machine's end of the Pi link.
   const r = dockerResult([
     "run",

@@ -1,7 +1,14 @@
 import { e2eStack } from "./e2e-stack";
 
-export const TEST_REPOSITORY = "lucid-test";
 export const REGISTRY = "10.250.0.1:5000";
+
+/** The Debian releases the images are tested on: bookworm (the default) and trixie. */
+export const RELEASES = (process.env.LUCID_TEST_DEBIAN ?? "bookworm,trixie").split(",") as (
+  "bookworm" | "trixie"
+)[];
+
+/** The test repository of a release's images. */
+export const repositoryFor = (debian: string) => `${REGISTRY}/lucid-test-${debian}`;
 
 export type Built = Record<string, { ref: string; digests: Record<string, string> }>;
 
@@ -10,19 +17,19 @@ export type Built = Record<string, { ref: string; digests: Record<string, string
  * (under LUCID_HOME), so a second test file, or a second run, finds them built: an unchanged
  * `up` rebuilds nothing.
  */
-export async function builtImages(): Promise<Built> {
+export async function builtImages(debian: string): Promise<Built> {
   const ctx = await e2eStack(
-    "images",
-    { registry: { push: REGISTRY, repository: TEST_REPOSITORY } },
+    `images-${debian}`,
     {
-      keep: true,
+      registry: { push: REGISTRY, repository: `lucid-test-${debian}` },
+      bases: { debian, builder: `${REGISTRY}/lucid/debian:${debian}`, runtime: "local" },
     },
+    { keep: true },
   );
   const result = await ctx.stack.up({ onOutput: ctx.onOutput });
   if (result.summary.result !== "succeeded") throw new Error(ctx.log.join("").slice(-4000));
   return result.outputs.images.value as Built;
 }
 
-export const repository = `${REGISTRY}/${TEST_REPOSITORY}`;
 export const tripletOf = (platform: string) =>
   platform === "linux/arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";

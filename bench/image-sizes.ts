@@ -1,0 +1,123 @@
+// Prints each Lucid image's size per platform, uncompressed (the unpacked layers, as the Pi's
+// disk holds them) and compressed (the layer bytes in the registry, what the Pi downloads),
+// next to the original design's claims and our targets. Reads the built images from a stack's
+// outputs; run `scripts/dev-up.sh` first. Usage: npm run bench:sizes [-- --stack dev]
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as https from "https";
+import * as path from "path";
+import { lucidHome } from "../stacks/workspace";
+
+const CLAIMED_MB: Record<string, number> = {
+  "tor-proxy": 150,
+  "api-server": 300,
+  "api-gateway": 80,
+  "tunnel-tools": 120,
+  "server-tools": 160,
+};
+const TARGET_MB: Record<string, number> = {
+  "tor-proxy": 30,
+  "api-gateway": 25,
+  "api-server": 80,
+  "tunnel-tools": 70,
+  "server-tools": 70,
+};
+
+type Built = Record<string, { ref: string; digests: Record<string, string> }>;
+
+const MB = (bytes: number) => (bytes / 1e6).toFixed(1);
+
+function get(
+  url: string,
+  accept: string,
+): Promise<
+  { mediaType?: string; layers?: { size: number }[]; config?: { digest: string } } & Record<
+    string,
+    unknown
+  >
+> {
+  const ca = fs.readFileSync(path.join(lucidHome(), "registry", "tls", "ca.crt"));
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca, headers: { Accept: accept }, timeout: 10_000 }, (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.on("end", () =>
+          res.statusCode === 200
+            ? resolve(JSON.parse(body))
+            : reject(new Error(`${url}: ${res.statusCode}`)),
+        );
+      })
+      .on("error", reject);
+  });
+}
+
+/** Sizes of one platform image: compressed from its manifest, uncompressed from its layers. */
+async function sizes(registry: string, repo: string, digest: string) {
+  const manifest = await get(
+    `https://${registry}/v2/${repo}/manifests/${digest}`,
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+  );
+  const compressed = (manifest.layers ?? []).reduce((n, l) => n + l.size, 0);
+  const ref = `${registry}/${repo}@${digest}`;
+  execFileSync("docker", ["pull", "--quiet", ref], { stdio: "ignore" });
+  const uncompressed = Number(
+    execFileSync("docker", ["image", "inspect", "--format", "{{.Size}}", ref], {
+      encoding: "utf8",
+    }),
+  );
+  return { compressed, uncompressed, layers: (manifest.layers ?? []).length };
+}
+
+async function main() {
+  const stack = process.argv.includes("--stack")
+    ? process.argv[process.argv.indexOf("--stack") + 1]
+    : "dev";
+  const out = execFileSync(
+    "node",
+    [path.join(__dirname, "..", "bin", "lucid.js"), "outputs", "--stack", stack],
+    { encoding: "utf8" },
+  );
+  const line = out.split("\n").find((l) => l.startsWith("images: "));
+  if (!line) throw new Error(`stack ${stack} has no images output: run its up first`);
+  const built = JSON.parse(line.slice("images: ".length)) as Built;
+  const rows: string[][] = [
+    [
+      "service",
+      "platform",
+      "uncompressed MB",
+      "compressed MB",
+      "layers",
+      "claimed MB",
+      "target MB",
+      "target met",
+    ],
+  ];
+  for (const [name, image] of Object.entries(built)) {
+    // 10.250.0.1:5000/lucid:api-server@sha256:... -> registry, repository
+    const registry = image.ref.split("/")[0];
+    const named = image.ref.slice(registry.length + 1, image.ref.indexOf("@"));
+    const repo = named.slice(0, named.lastIndexOf(":"));
+    for (const [platform, digest] of Object.entries(image.digests)) {
+      const s = await sizes(registry, repo, digest);
+      const met = s.uncompressed / 1e6 <= TARGET_MB[name] ? "yes" : "NO";
+      rows.push([
+        name,
+        platform,
+        MB(s.uncompressed),
+        MB(s.compressed),
+        String(s.layers),
+        String(CLAIMED_MB[name]),
+        String(TARGET_MB[name]),
+        met,
+      ]);
+    }
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
