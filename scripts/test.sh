@@ -5,6 +5,7 @@ source "$(dirname "$0")/lib.sh"
 here="$(dirname "$0")"
 
 bash "$here/bootstrap.sh"
+bash "$here/debian-base.sh" trixie # the images are tested on Debian 13 too
 bash "$here/node-deps.sh"
 cd "$here/.."
 npm run -s lint
