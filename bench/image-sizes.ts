@@ -78,9 +78,9 @@ async function main() {
     [path.join(__dirname, "..", "bin", "lucid.js"), "outputs", "--stack", stack],
     { encoding: "utf8" },
   );
-  const line = out.split("\n").find((l) => l.startsWith("images: "));
-  if (!line) throw new Error(`stack ${stack} has no images output: run its up first`);
-  const built = JSON.parse(line.slice("images: ".length)) as Built;
+  const line = out.split("\n").find((l) => l.startsWith("services: "));
+  if (!line) throw new Error(`stack ${stack} has no services output: run its up first`);
+  const built = JSON.parse(line.slice("services: ".length)) as Built;
   const rows: string[][] = [
     [
       "service",
@@ -94,10 +94,9 @@ async function main() {
     ],
   ];
   for (const [name, image] of Object.entries(built)) {
-    // 10.250.0.1:5000/lucid:api-server@sha256:... -> registry, repository
+    // 10.250.0.1:5000/lucid@sha256:... -> registry, repository
     const registry = image.ref.split("/")[0];
-    const named = image.ref.slice(registry.length + 1, image.ref.indexOf("@"));
-    const repo = named.slice(0, named.lastIndexOf(":"));
+    const repo = image.ref.slice(registry.length + 1, image.ref.indexOf("@"));
     for (const [platform, digest] of Object.entries(image.digests)) {
       const s = await sizes(registry, repo, digest);
       const met = s.uncompressed / 1e6 <= TARGET_MB[name] ? "yes" : "NO";

@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
+import { renderCompose, type ComposeService } from "../components/compose";
 import { DistrolessImage } from "../components/distroless-image";
 import { byDigest, viaRegistry } from "../components/image-ref";
-import { PiCommand } from "../components/pi-command";
-import { dockerPull, dockerRun, script } from "../components/ssh/commands";
+import { PiRollout } from "../components/pi-rollout";
 import type { StackConfig } from "../stacks/config";
 import { runtimeBases } from "./bases";
-import { SERVICES } from "./services";
+import { SERVICES, type ServiceSpec } from "./services";
 import { version as VERSION } from "../package.json";
 
 /** The buildx builder the bootstrap registers (a remote BuildKit; docker-build refuses the legacy one). */
@@ -22,11 +22,58 @@ const labels = (title: string) => ({
   "org.opencontainers.image.vendor": "Lucid",
 });
 
+/** Only tunnel-tools waits for another service: it reads Tor's control cookie. */
+const DEPENDS_ON: Record<string, string[]> = { "tunnel-tools": ["tor-proxy"] };
+const INTERNAL_NETWORKS = ["backend", "tor"];
+
 /**
- * The Lucid graph: runtime bases and the probe -> the five service images -> the Pi. The rollout
- * of the compose set comes with issue 4; until then the Pi runs the arch-probe slice.
+ * The Lucid graph, one `up`: runtime bases and the probe -> the five service images -> the
+ * compose set on the Pi, rolled out over SSH and health-gated.
  */
 export function defineLucid(cfg: StackConfig) {
+  const images = buildImages(cfg);
+  const onPi = (s: ServiceSpec) =>
+    images[s.name].ref.apply((ref) =>
+      byDigest(viaRegistry(ref, cfg.registry.push, cfg.registry.pull)),
+    );
+  const compose = pulumi
+    .all(Object.fromEntries(SERVICES.map((s) => [s.name, onPi(s)])))
+    .apply((refs) =>
+      renderCompose({
+        services: SERVICES.map((s) => composeService(s, refs[s.name], cfg)),
+        internalNetworks: INTERNAL_NETWORKS,
+      }),
+    );
+  const services = pulumi.all(
+    Object.fromEntries(
+      SERVICES.map((s) => [s.name, { ref: onPi(s), digests: images[s.name].digests }]),
+    ),
+  );
+  if (!cfg.rollout) return { services, compose };
+  const rollout = new PiRollout("lucid-on-pi", {
+    connection: { ...cfg.pi, privateKey: cfg.sshPrivateKey },
+    compose,
+    project: cfg.pi.project,
+    remoteDir: cfg.pi.dir,
+    healthTimeout: cfg.pi.healthTimeout,
+  });
+  return {
+    /** Per service: the deployed reference (by digest, as the Pi pulls it) and per-platform digests. */
+    services,
+    compose,
+    release: rollout.release,
+    gatewayUrl: pulumi.output(`http://${cfg.pi.host}:${cfg.pi.gatewayPort}/`),
+  };
+}
+
+function composeService(s: ServiceSpec, image: string, cfg: StackConfig): ComposeService {
+  // The gateway's published port is the stack's; inside, it always listens on 8080.
+  const publish = s.publish.map((p) => p.replace(/^8080:/, `${cfg.pi.gatewayPort}:`));
+  return { ...s, image, publish, platform: cfg.pi.platform, dependsOn: DEPENDS_ON[s.name] };
+}
+
+/** The runtime bases, the probe and the five services, for every platform of the stack. */
+function buildImages(cfg: StackConfig): Record<string, DistrolessImage> {
   const repository = `${cfg.registry.push}/${cfg.registry.repository}`;
   const common = { repository, platforms: cfg.platforms, builder: BUILDER };
   const runtime = runtimeBases(cfg, common);
@@ -37,7 +84,7 @@ export function defineLucid(cfg: StackConfig) {
     stages: { builder: cfg.bases.builder },
     labels: labels("lucid-probe"),
   });
-  const images = Object.fromEntries(
+  return Object.fromEntries(
     SERVICES.map((s) => [
       s.name,
       new DistrolessImage(s.name, {
@@ -54,42 +101,4 @@ export function defineLucid(cfg: StackConfig) {
       }),
     ]),
   );
-  const slice = archProbeOnPi(cfg, common);
-  return {
-    images: pulumi.all(
-      Object.fromEntries(
-        Object.entries(images).map(([n, i]) => [n, { ref: i.ref, digests: i.digests }]),
-      ),
-    ),
-    ...slice,
-  };
-}
-
-/** The toolchain's first slice: a small image pulled and run on the Pi over SSH (host key pinned). */
-function archProbeOnPi(
-  cfg: StackConfig,
-  common: { repository: string; platforms: StackConfig["platforms"]; builder: string },
-) {
-  const probe = new DistrolessImage("arch-probe", {
-    ...common,
-    context: imageContext("arch-probe"),
-    tag: "arch-probe",
-    stages: { builder: cfg.bases.builder },
-    labels: labels("arch-probe"),
-  });
-  const onPi = probe.ref.apply((ref) =>
-    byDigest(viaRegistry(ref, cfg.registry.push, cfg.registry.pull)),
-  );
-  const run = new PiCommand("arch-probe-on-pi", {
-    connection: { ...cfg.pi, privateKey: cfg.sshPrivateKey },
-    command: onPi.apply((ref) =>
-      script([dockerPull({ ref, platform: cfg.pi.platform }), dockerRun({ ref })]),
-    ),
-  });
-  return {
-    archProbeRef: probe.ref,
-    archProbeDigests: probe.digests,
-    /** What the image printed on the Pi: the Pi's machine, e.g. aarch64. */
-    piMachine: run.stdout.apply((out) => out.split("\n").pop() ?? ""),
-  };
 }

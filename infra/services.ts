@@ -4,6 +4,20 @@
  */
 export type BaseKind = "base" | "python";
 
+/** Networks of the set: only `edge` is published; `tor` and `backend` have no way out. */
+export type NetworkName = "edge" | "egress" | "backend" | "tor";
+
+/**
+ * Resources a service may use on a Pi (the set fits in 1 GiB). Python services get room for a
+ * health check beside the service, and for QEMU's overhead on the arm64 stand-in (seen: 96m
+ * OOM-killed there).
+ */
+export interface Limits {
+  memory: string;
+  cpus: number;
+  pids: number;
+}
+
 export interface ServiceSpec {
   /** Service name; also the image tag and the build context under infra/images/. */
   name: string;
@@ -13,8 +27,16 @@ export interface ServiceSpec {
   ports: number[];
   /** The exec-form health check the image declares (no shell in any image). */
   healthcheck: string[];
-  /** State that must survive every rollout: volume name -> mount path. */
+  /** State that must survive every rollout: volume name -> mount path (":ro" for read-only). */
   volumes: Record<string, string>;
+  /** The networks it joins. */
+  networks: NetworkName[];
+  /** Ports published on the Pi (host:container); only the gateway has any. */
+  publish: string[];
+  /** Sized for a Pi, the five together well under 1 GiB. */
+  limits: Limits;
+  /** Seconds a fresh container may take before its health check counts. */
+  startPeriod: number;
 }
 
 const probe = "/usr/local/bin/lucid-probe";
@@ -26,6 +48,10 @@ export const SERVICES: readonly ServiceSpec[] = [
     ports: [9050, 9051],
     healthcheck: [probe, "tcp", "127.0.0.1:9050"],
     volumes: { "tor-data": "/var/lib/tor" },
+    networks: ["egress", "tor"],
+    publish: [],
+    limits: { memory: "256m", cpus: 1, pids: 128 },
+    startPeriod: 30,
   },
   {
     name: "api-server",
@@ -33,6 +59,10 @@ export const SERVICES: readonly ServiceSpec[] = [
     ports: [8000],
     healthcheck: [probe, "http", "http://127.0.0.1:8000/health"],
     volumes: { "api-state": "/var/lib/lucid-api" },
+    networks: ["backend"],
+    publish: [],
+    limits: { memory: "256m", cpus: 1, pids: 64 },
+    startPeriod: 60,
   },
   {
     name: "api-gateway",
@@ -40,13 +70,21 @@ export const SERVICES: readonly ServiceSpec[] = [
     ports: [8080],
     healthcheck: [probe, "http", "http://127.0.0.1:8080/health"],
     volumes: {},
+    networks: ["edge", "backend", "tor"],
+    publish: ["8080:8080"],
+    limits: { memory: "64m", cpus: 0.5, pids: 32 },
+    startPeriod: 10,
   },
   {
     name: "tunnel-tools",
     base: "python",
     ports: [],
     healthcheck: ["/usr/bin/python3", "-m", "lucid_tunnel", "health"],
-    volumes: { "tunnel-state": "/var/lib/lucid-tunnel" },
+    volumes: { "tunnel-state": "/var/lib/lucid-tunnel", "tor-data": "/var/lib/tor:ro" },
+    networks: ["tor"],
+    publish: [],
+    limits: { memory: "192m", cpus: 0.5, pids: 32 },
+    startPeriod: 60,
   },
   {
     name: "server-tools",
@@ -54,5 +92,9 @@ export const SERVICES: readonly ServiceSpec[] = [
     ports: [],
     healthcheck: ["/usr/bin/python3", "-m", "lucid_tools", "self-check"],
     volumes: { "tools-data": "/var/lib/lucid-tools" },
+    networks: ["tor", "backend"],
+    publish: [],
+    limits: { memory: "192m", cpus: 0.5, pids: 32 },
+    startPeriod: 60,
   },
 ];

@@ -42,6 +42,30 @@ export const piSchema = z
       .describe("Deploy user"),
     hostKey: sshHostKey.describe("The Pi's pinned SSH host key; any other key is refused"),
     platform: platform.default("linux/arm64").describe("The Pi's own platform"),
+    project: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/, "must be a compose project name (lower case)")
+      .default("lucid")
+      .describe("Compose project on the Pi: prefix of its containers, networks and volumes"),
+    gatewayPort: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .default(8080)
+      .describe("Port the gateway is published on"),
+    dir: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._/-]+$/, "must be an absolute path")
+      .optional()
+      .describe("Releases directory on the Pi; default /home/<user>/lucid"),
+    healthTimeout: z
+      .number()
+      .int()
+      .min(10)
+      .max(3600)
+      .default(300)
+      .describe("Seconds the set may take to become healthy before the rollout is rolled back"),
   })
   .strict();
 
@@ -85,9 +109,23 @@ export const stackSchema = z
       .describe("Platforms every image is built for"),
     bases: basesSchema,
     pi: piSchema,
-    sshPrivateKey: z.literal("<secret>").describe("The deploy key (a Pulumi secret)"),
+    rollout: z
+      .boolean()
+      .default(true)
+      .describe(
+        "false: build and push only, no rollout (a build machine's stack, the image tests)",
+      ),
+    sshPrivateKey: z
+      .literal("<secret>")
+      .optional()
+      .describe("The deploy key (a Pulumi secret); required when rollout is on"),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.rollout && c.sshPrivateKey === undefined) {
+      ctx.addIssue({ code: "custom", path: ["sshPrivateKey"], message: "required" });
+    }
+  });
 
 type Parsed = z.infer<typeof stackSchema>;
 export type StackSettings = Omit<Parsed, "sshPrivateKey" | "registry"> & {
@@ -166,6 +204,8 @@ export function loadConfig(): StackConfig {
     if (isConfigSecret(k)) secret.add(key);
   }
   const settings = parseStackConfig(raw, secret);
-  const sshPrivateKey = new pulumi.Config(NAMESPACE).requireSecret("sshPrivateKey");
+  const sshPrivateKey = settings.rollout
+    ? new pulumi.Config(NAMESPACE).requireSecret("sshPrivateKey")
+    : pulumi.secret("");
   return { ...settings, sshPrivateKey };
 }

@@ -17,11 +17,11 @@ const devUp = () => {
 };
 
 describe("scripts/dev-up.sh (README command 1)", () => {
-  test("ends with a successful pulumi up of the dev stack that reached the Pi", () => {
+  test("ends with a successful pulumi up of the dev stack, the set running on the Pi", () => {
     const { code, out } = devUp();
     if (code !== 0) console.log(out.slice(-4000));
     expect(code).toBe(0);
-    expect(out).toMatch(/piMachine\s*: "aarch64"/);
+    expect(out).toMatch(/gatewayUrl\s*: "http:\/\/10\.250\.0\.2:8080\/"/);
   });
 
   test("run again on the unchanged program, it reports no changes", () => {

@@ -23,12 +23,13 @@ export async function builtImages(debian: string): Promise<Built> {
     {
       registry: { push: REGISTRY, repository: `lucid-test-${debian}` },
       bases: { debian, builder: `${REGISTRY}/lucid/debian:${debian}`, runtime: "local" },
+      rollout: false,
     },
     { keep: true },
   );
   const result = await ctx.stack.up({ onOutput: ctx.onOutput });
   if (result.summary.result !== "succeeded") throw new Error(ctx.log.join("").slice(-4000));
-  return result.outputs.images.value as Built;
+  return result.outputs.services.value as Built;
 }
 
 export const tripletOf = (platform: string) =>

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import type { StackConfig } from "../../stacks/config";
+import { parse } from "yaml";
+import { releaseOf } from "../../components/pi-rollout";
 import { recordResources, valueOf, type Registered } from "../support/mocks";
 
 let seen: Registered[];
@@ -21,7 +23,11 @@ const config = (runtime: StackConfig["bases"]["runtime"] = "local"): StackConfig
     user: "deploy",
     hostKey: "ssh-ed25519 AAAA",
     platform: "linux/arm64",
+    project: "lucid",
+    gatewayPort: 8080,
+    healthTimeout: 300,
   },
+  rollout: true,
   sshPrivateKey: pulumi.secret("PRIVATE-KEY"),
 });
 
@@ -35,11 +41,11 @@ describe("defineLucid", () => {
 
   beforeAll(async () => {
     out = lucid.defineLucid(config());
-    await valueOf(out.piMachine);
-    await valueOf(out.images);
+    await valueOf(out.release!);
+    await valueOf(out.services);
   });
 
-  test("builds two runtime bases, the probe, the five services and the slice", () => {
+  test("builds two runtime bases, the probe and the five services", () => {
     expect(components()).toEqual([
       "runtime-base",
       "runtime-python",
@@ -49,7 +55,6 @@ describe("defineLucid", () => {
       "api-gateway",
       "tunnel-tools",
       "server-tools",
-      "arch-probe",
     ]);
   });
 
@@ -71,32 +76,41 @@ describe("defineLucid", () => {
     ]);
   });
 
-  test("outputs every service's pinned ref and per-platform digests", async () => {
-    const images = await valueOf(out.images);
-    expect(Object.keys(images)).toEqual([
+  test("outputs every service's deployed ref (by digest) and per-platform digests", async () => {
+    const services = await valueOf(out.services);
+    expect(Object.keys(services)).toEqual([
       "tor-proxy",
       "api-server",
       "api-gateway",
       "tunnel-tools",
       "server-tools",
     ]);
-    expect(images["api-server"].ref).toMatch(
-      /^10\.250\.0\.1:5000\/lucid:api-server@sha256:[0-9a-f]{64}$/,
-    );
-    expect(Object.keys(images["api-server"].digests)).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(services["api-server"].ref).toMatch(/^10\.250\.0\.1:5000\/lucid@sha256:[0-9a-f]{64}$/);
+    expect(Object.keys(services["api-server"].digests)).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(await valueOf(out.gatewayUrl!)).toBe("http://10.250.0.2:8080/");
   });
 
-  test("the slice runs its image on the Pi by digest, with the deploy key as a secret", async () => {
-    const run = seen.find((r) => r.type === "pulumi-nodejs:dynamic/lucid:PiCommand")!;
-    const ref = (await valueOf(out.archProbeRef)).replace(":arch-probe@", "@");
-    expect(run.inputs.command).toBe(
-      `docker pull --quiet --platform linux/arm64 ${ref} && ` +
-        `docker run --rm --read-only --cap-drop ALL --security-opt no-new-privileges ${ref}`,
-    );
-    expect(run.inputs.privateKey).toEqual({
+  test("rolls the compose set out once, its release named by the compose file's hash", async () => {
+    const rollouts = seen.filter((r) => r.type === "pulumi-nodejs:dynamic/lucid:PiRollout");
+    expect(rollouts.map((r) => r.name)).toEqual(["lucid-on-pi"]);
+    const compose = await valueOf(out.compose);
+    expect(rollouts[0].inputs.compose).toBe(compose);
+    expect(rollouts[0].inputs.release).toBe(releaseOf(compose));
+    expect(rollouts[0].inputs.privateKey).toEqual({
       [specialSigKey]: specialSecretSig,
       value: "PRIVATE-KEY",
     });
+  });
+
+  test("the compose set runs each service's image by digest, for the Pi's platform", async () => {
+    const doc = parse(await valueOf(out.compose));
+    const services = await valueOf(out.services);
+    for (const [name, svc] of Object.entries(
+      doc.services as Record<string, { image: string; platform: string }>,
+    )) {
+      expect(svc.image).toBe(services[name].ref);
+      expect(svc.platform).toBe("linux/arm64");
+    }
   });
 });
 
@@ -109,10 +123,21 @@ describe("defineLucid with upstream runtime bases", () => {
         python: "gcr.io/distroless/python3-debian12",
       }),
     );
-    await valueOf(out.images);
+    await valueOf(out.services);
+    await valueOf(out.release!); // every registration done before the next test counts
     expect(components()).not.toContain("runtime-base");
     expect(
       (image("api-server-linux-amd64").inputs.buildArgs as Record<string, string>).RUNTIME_IMAGE,
     ).toBe("gcr.io/distroless/python3-debian12");
+  });
+});
+
+describe("defineLucid with rollout off", () => {
+  test("builds and pushes only: no rollout resource, no release", async () => {
+    seen.length = 0;
+    const out = lucid.defineLucid({ ...config(), rollout: false });
+    await valueOf(out.services);
+    expect(seen.filter((r) => r.type.includes("PiRollout"))).toEqual([]);
+    expect(out).not.toHaveProperty("release");
   });
 });

@@ -1,0 +1,80 @@
+import { stringify } from "yaml";
+
+/** One service as the compose file runs it. Knows nothing of Lucid. */
+export interface ComposeService {
+  name: string;
+  /** Pinned by digest: `repo@sha256:...`. */
+  image: string;
+  platform: string;
+  /** Exec-form health check: argv, run without a shell. */
+  healthcheck: string[];
+  startPeriod: number;
+  volumes: Record<string, string>;
+  networks: string[];
+  publish: string[];
+  limits: { memory: string; cpus: number; pids: number };
+  /** Services that must be started first. */
+  dependsOn?: string[];
+}
+
+export interface ComposeSpec {
+  services: ComposeService[];
+  /** Networks with no route off the host (`internal: true`). */
+  internalNetworks: string[];
+}
+
+const DIGEST_REF = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
+
+/**
+ * The compose file (format 2.4: docker-compose 1.29 takes it, and so does Compose v2; no
+ * top-level `name:`, which 1.29 refuses). Every service is pinned by digest, read-only, without
+ * capabilities or new privileges, limited, health-checked without a shell, restarted unless
+ * stopped. Pure: the same input gives the same bytes, so its hash names a release.
+ */
+export function renderCompose(spec: ComposeSpec): string {
+  for (const s of spec.services) {
+    if (!DIGEST_REF.test(s.image))
+      throw new Error(`service ${s.name}: image must be pinned by digest, got ${s.image}`);
+  }
+  const volumes = [...new Set(spec.services.flatMap((s) => Object.keys(s.volumes)))].sort();
+  const networks = [...new Set(spec.services.flatMap((s) => s.networks))].sort();
+  const doc = {
+    version: "2.4",
+    services: Object.fromEntries(spec.services.map((s) => [s.name, service(s)])),
+    networks: Object.fromEntries(
+      networks.map((n) => [n, spec.internalNetworks.includes(n) ? { internal: true } : {}]),
+    ),
+    volumes: Object.fromEntries(volumes.map((v) => [v, {}])),
+  };
+  return stringify(doc, { lineWidth: 0 });
+}
+
+function service(s: ComposeService) {
+  return {
+    image: s.image,
+    platform: s.platform,
+    restart: "unless-stopped",
+    read_only: true,
+    tmpfs: ["/tmp:size=16m,mode=1777"],
+    cap_drop: ["ALL"],
+    security_opt: ["no-new-privileges:true"],
+    user: "65532:65532",
+    mem_limit: s.limits.memory,
+    cpus: s.limits.cpus,
+    pids_limit: s.limits.pids,
+    healthcheck: {
+      test: ["CMD", ...s.healthcheck],
+      interval: "15s",
+      timeout: "10s",
+      retries: 3,
+      start_period: `${s.startPeriod}s`,
+    },
+    ...(s.publish.length ? { ports: s.publish } : {}),
+    ...(Object.keys(s.volumes).length
+      ? { volumes: Object.entries(s.volumes).map(([v, mount]) => `${v}:${mount}`) }
+      : {}),
+    networks: [...s.networks],
+    ...(s.dependsOn?.length ? { depends_on: [...s.dependsOn] } : {}),
+    logging: { driver: "json-file", options: { "max-size": "5m", "max-file": "2" } },
+  };
+}

@@ -1,0 +1,103 @@
+import { shellQuote } from "./commands";
+
+/** Where and what to roll out on the Pi. */
+export interface RolloutParams {
+  /** Directory of releases on the Pi, e.g. /home/deploy/lucid. */
+  remoteDir: string;
+  /** Compose project name: the prefix of every container, network and volume. */
+  project: string;
+  /** Names this release: the hash of its compose file. */
+  release: string;
+  /** Seconds the whole set may take to become healthy before it is rolled back. */
+  healthTimeout: number;
+  /** Releases kept on the Pi, current and previous included. */
+  keep: number;
+}
+
+/** The fixed part of the rollout: bash on the Pi, the values above set before it. (No "$" + "{"
+ * in it: this is a template literal.) */
+const ROLLOUT = String.raw`
+set -euo pipefail
+mkdir -p "$dir/releases"
+if ! mkdir "$dir/.lock" 2>/dev/null; then
+  echo "lucid: another rollout holds $dir/.lock (since $(stat -c %y "$dir/.lock" 2>/dev/null)); nothing was changed" >&2
+  exit 75
+fi
+trap 'rmdir "$dir/.lock"' EXIT
+new="$dir/releases/$release"
+mkdir -p "$new"
+# The compose file arrives on stdin; written whole, then moved: never half a file.
+cat >"$new/docker-compose.yml.tmp"
+mv -f "$new/docker-compose.yml.tmp" "$new/docker-compose.yml"
+prev="$(readlink -f "$dir/current" 2>/dev/null || true)"
+compose() { local r="$1"; shift; docker-compose --ansi never -p "$project" -f "$r/docker-compose.yml" "$@"; }
+# Which service is not healthy (empty when all are); "!" marks one that failed for sure.
+unhealthy() {
+  local id state name out=""
+  for id in $(compose "$1" ps -q); do
+    state="$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id")"
+    name="$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id")"
+    case "$state" in healthy) ;; unhealthy|exited|dead) echo "!$name"; return ;; *) out="$name" ;; esac
+  done
+  if [ -z "$out" ] && [ "$(compose "$1" ps -q | wc -l)" -lt "$(compose "$1" config --services | wc -l)" ]; then
+    out="(not all created)"
+  fi
+  echo "$out"
+}
+rollback() {
+  local bad="$1" why="$2" back="no previous release to go back to"
+  echo "lucid: $bad $why; its last log lines:" >&2
+  compose "$new" logs --no-color --tail 15 "$bad" 2>&1 | sed 's/^/  /' >&2 || true
+  if [ -n "$prev" ] && [ "$prev" != "$new" ]; then
+    back="rolled back to release $(basename "$prev")"
+    compose "$prev" up -d --remove-orphans >/dev/null 2>&1 || back="rollback to $(basename "$prev") FAILED"
+  fi
+  echo "lucid: rollout of release $release failed: $bad $why; $back" >&2
+  exit 1
+}
+compose "$new" pull --quiet 2>&1
+compose "$new" up -d --remove-orphans 2>&1
+deadline=$((SECONDS + timeout))
+while :; do
+  bad="$(unhealthy "$new")"
+  [ -z "$bad" ] && break
+  case "$bad" in "!"*) rollback "$(printf %s "$bad" | cut -c2-)" "is unhealthy" ;; esac
+  [ "$SECONDS" -lt "$deadline" ] || rollback "$bad" "did not become healthy within $timeout s"
+  sleep 2
+done
+ln -sfn "releases/$release" "$dir/current.tmp"
+mv -fT "$dir/current.tmp" "$dir/current"
+# Old releases go; volumes are never touched.
+ls -1t "$dir/releases" | tail -n +$((keep + 1)) | while read -r old; do
+  [ "$dir/releases/$old" = "$prev" ] || rm -rf "$dir/releases/$old"
+done
+echo "lucid: release $release is healthy"
+`;
+
+/** The rollout as one bash program (the compose file comes on its stdin). */
+export function rolloutScript(p: RolloutParams): string {
+  const vars = [
+    `dir=${shellQuote(p.remoteDir)}`,
+    `project=${shellQuote(p.project)}`,
+    `release=${shellQuote(p.release)}`,
+    `timeout=${Math.floor(p.healthTimeout)}`,
+    `keep=${Math.max(2, Math.floor(p.keep))}`,
+  ];
+  return `${vars.join("\n")}\n${ROLLOUT.trimStart()}`;
+}
+
+/** Takes the set down; volumes stay (no -v), and so do the releases. */
+export function teardownScript(p: Pick<RolloutParams, "remoteDir" | "project">): string {
+  return [
+    `dir=${shellQuote(p.remoteDir)}`,
+    `project=${shellQuote(p.project)}`,
+    String.raw`set -euo pipefail
+if [ -e "$dir/current/docker-compose.yml" ]; then
+  docker-compose --ansi never -p "$project" -f "$dir/current/docker-compose.yml" down --remove-orphans
+  rm -f "$dir/current"
+fi`,
+  ].join("\n");
+}
+
+/** Runs a bash program given as one argument (no login-shell word splitting of its text). */
+export const bashC = (program: string): string[] => ["bash", "-c", program];

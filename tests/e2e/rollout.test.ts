@@ -1,0 +1,120 @@
+// One `up` from nothing to the Lucid set running healthy on the Pi stand-in (arm64 under QEMU),
+// on the real CLI, BuildKit, registry, Engine and sshd; in its own stack, project and port.
+import * as fs from "fs";
+import * as http from "http";
+import * as path from "path";
+import { devMachineKeys } from "../../stacks/dev-machine";
+import { changesOf, e2eStack } from "../support/e2e-stack";
+import { piContainers, piNetworks, piVolumes } from "../support/pi";
+import { getManifest } from "../support/registry";
+
+jest.setTimeout(30 * 60_000);
+
+const PROJECT = "lucid-e2e";
+const REPO = "lucid-e2e";
+const PORT = 18080;
+const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
+let ctx: Awaited<ReturnType<typeof e2eStack>>;
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: 10_000 }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`${url}: no answer within 10 s`)));
+    req.on("error", reject);
+  });
+}
+
+beforeAll(async () => {
+  ctx = await e2eStack("e2e", {
+    registry: { push: "10.250.0.1:5000", repository: REPO },
+    pi: {
+      host: "10.250.0.2",
+      port: 22,
+      user: "deploy",
+      platform: "linux/arm64",
+      project: PROJECT,
+      gatewayPort: PORT,
+      dir: "/home/deploy/lucid-e2e",
+    },
+  });
+});
+
+afterAll(async () => {
+  if (!ctx) return;
+  await ctx.stack.destroy({ onOutput: ctx.onOutput });
+  ctx.cleanup();
+});
+
+describe("pulumi up of the Lucid set", () => {
+  test("from nothing: all five healthy on the Pi, running their arm64 variants", async () => {
+    const result = await ctx.stack.up({ onOutput: ctx.onOutput });
+    expect(result.summary.result).toBe("succeeded");
+    const running = piContainers(PROJECT);
+    expect(Object.keys(running).sort()).toEqual(SERVICES);
+    for (const s of SERVICES)
+      expect([s, running[s].health, running[s].arch]).toEqual([s, "healthy", "arm64"]);
+  });
+
+  test("the gateway answers through its published port, and the API behind it", async () => {
+    const outputs = await ctx.stack.outputs();
+    expect(outputs.gatewayUrl.value).toBe(`http://10.250.0.2:${PORT}/`);
+    expect((await get(`${outputs.gatewayUrl.value}health`)).status).toBe(200);
+    const version = JSON.parse((await get(`${outputs.gatewayUrl.value}api/version`)).body);
+    expect(version.machine).toBe("aarch64");
+  });
+
+  test("the registry holds a manifest list with both platforms for each service", async () => {
+    for (const s of SERVICES) {
+      const { body } = await getManifest("10.250.0.1:5000", REPO, s);
+      const platforms = body.manifests
+        .map((m) => `${m.platform.os}/${m.platform.architecture}`)
+        .filter((p) => p !== "unknown/unknown");
+      expect([s, platforms.sort()]).toEqual([s, ["linux/amd64", "linux/arm64"]]);
+    }
+  });
+
+  test("outputs name each service's deployed digest and the release", async () => {
+    const outputs = await ctx.stack.outputs();
+    const running = piContainers(PROJECT);
+    const services = outputs.services.value as Record<string, { ref: string }>;
+    expect(Object.keys(services).sort()).toEqual(SERVICES);
+    expect(services["api-server"].ref).toMatch(
+      /^10\.250\.0\.1:5000\/lucid-e2e@sha256:[0-9a-f]{64}$/,
+    );
+    expect(outputs.release.value).toMatch(/^[0-9a-f]{16}$/);
+    expect(Object.keys(running)).toHaveLength(5);
+  });
+
+  test("a second up with nothing changed: no resource updated, no container restarted", async () => {
+    const before = piContainers(PROJECT);
+    const result = await ctx.stack.up({ onOutput: ctx.onOutput });
+    expect(changesOf(result.summary)).toEqual({});
+    const after = piContainers(PROJECT);
+    expect(Object.fromEntries(SERVICES.map((s) => [s, after[s].id]))).toEqual(
+      Object.fromEntries(SERVICES.map((s) => [s, before[s].id])),
+    );
+  });
+
+  test("neither the state on disk nor the run's output holds the deploy key", () => {
+    const checkpoint = path.join(ctx.dir, "state", ".pulumi", "stacks", "lucid", "e2e.json");
+    const state = fs.readFileSync(checkpoint, "utf8");
+    const keyLines = devMachineKeys().privateKey.split("\n").slice(1, -2);
+    expect(keyLines.length).toBeGreaterThan(2);
+    // Booleans, not toContain: a failure must not print the key it found.
+    expect(keyLines.some((l) => state.includes(l))).toBe(false);
+    expect(keyLines.some((l) => ctx.log.join("").includes(l))).toBe(false);
+  });
+
+  test("destroy: the containers and networks are gone from the Pi, the volumes kept", async () => {
+    await ctx.stack.destroy({ onOutput: ctx.onOutput });
+    expect(piContainers(PROJECT)).toEqual({});
+    expect(piNetworks(PROJECT)).toEqual([]);
+    expect(piVolumes(PROJECT)).toEqual(
+      ["api-state", "tools-data", "tor-data", "tunnel-state"].map((v) => `${PROJECT}_${v}`),
+    );
+  });
+});
