@@ -3,7 +3,7 @@
 # @pulumi/docker-build uses (it refuses the Engine's legacy `docker` driver).
 source "$(dirname "$0")/lib.sh"
 
-buildkit_up() { "$LUCID_BIN/docker-buildx" inspect --builder "$BUILDER_NAME" --bootstrap 2>/dev/null | grep -q 'Status: *running'; }
+buildkit_up() { grep -q 'Status: *running' <<<"$("$LUCID_BIN/docker-buildx" inspect --builder "$BUILDER_NAME" --bootstrap 2>/dev/null)"; }
 daemon_up() { [[ -S "$BUILDKIT_SOCK" ]] && timeout 5 "$LUCID_BIN/docker-buildx" --builder "$BUILDER_NAME" du >/dev/null 2>&1; }
 
 ensure_daemon() {

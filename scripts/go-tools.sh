@@ -84,7 +84,7 @@ build_docker_build_plugin() {
       "replace:github.com/pulumi/pulumi-java => $STUBS/java-codegen"
     stamp "$bin" "$DOCKER_BUILD_VERSION"
   }
-  "$LUCID_BIN/pulumi" plugin ls 2>/dev/null | grep -qE "^docker-build +resource +$DOCKER_BUILD_VERSION " \
+  grep -qE "^docker-build +resource +$DOCKER_BUILD_VERSION " <<<"$("$LUCID_BIN/pulumi" plugin ls 2>/dev/null)" \
     || "$LUCID_BIN/pulumi" plugin install resource docker-build "$DOCKER_BUILD_VERSION" --file "$bin" \
       >"$LUCID_LOG/plugin-install.log" 2>&1 \
     || die "pulumi plugin install docker-build failed (see $LUCID_LOG/plugin-install.log)"

@@ -2,6 +2,8 @@
 # Every wait here is bounded in tries and seconds; every failure names the part.
 
 set -euo pipefail
+# No `cmd | grep -q` in these scripts: grep -q exits at the first match, cmd dies of SIGPIPE, and
+# pipefail turns a match into a failure. `grep -q X <<<"$(cmd)"` instead.
 
 LUCID_HOME="${LUCID_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/lucid}"
 LUCID_BIN="$LUCID_HOME/bin"
@@ -61,7 +63,7 @@ need_cmd() { command -v "$1" >/dev/null 2>&1 || die "$2"; }
 apt_install() {
   local missing=() p
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    grep -q "ok installed" <<<"$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" || missing+=("$p")
   done
   ((${#missing[@]} == 0)) && return 0
   log "installing Debian packages: ${missing[*]}"

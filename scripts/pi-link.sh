@@ -12,9 +12,9 @@ if ! ip link show lucid-pi0 >/dev/null 2>&1; then
   ip link add lucid-pi0 type veth peer name eth0 netns "$PI_NETNS" \
     || die "Pi link: cannot create the veth pair lucid-pi0"
 fi
-ip addr show lucid-pi0 | grep -q "$PI_HOST_IP/" || ip addr add "$PI_HOST_IP/30" dev lucid-pi0
+grep -q "$PI_HOST_IP/" <<<"$(ip addr show lucid-pi0)" || ip addr add "$PI_HOST_IP/30" dev lucid-pi0
 ip link set lucid-pi0 up
-in_pi ip addr show eth0 | grep -q "$PI_IP/" || in_pi ip addr add "$PI_IP/30" dev eth0
+grep -q "$PI_IP/" <<<"$(in_pi ip addr show eth0)" || in_pi ip addr add "$PI_IP/30" dev eth0
 in_pi ip link set eth0 up
 in_pi ip link set lo up
 wait_until 10 "Pi link" ping -c1 -W1 "$PI_IP" || die "Pi link: $PI_IP does not answer over lucid-pi0"

@@ -33,7 +33,7 @@ ensure_engine() {
 }
 
 sshd_up() {
-  in_pi ssh-keyscan -T 2 -t ed25519 -p "$PI_SSH_PORT" "$PI_IP" 2>/dev/null | grep -q ssh-ed25519
+  grep -q ssh-ed25519 <<<"$(in_pi ssh-keyscan -T 2 -t ed25519 -p "$PI_SSH_PORT" "$PI_IP" 2>/dev/null)"
 }
 
 ensure_sshd() {

@@ -7,17 +7,32 @@ source "$(dirname "$0")/lib.sh"
 TLS="$LUCID_HOME/registry/tls"
 registry_up() { curl -fsS --cacert "$TLS/ca.crt" "https://$REGISTRY_ADDR/v2/" >/dev/null; }
 
-# A CA and a server certificate for the registry's two addresses (loopback and the Pi's link).
+# Strict X.509 clients (Python 3.13's default context among them) want these extensions.
+cert_complete() {
+  grep -q "Certificate Sign" <<<"$(openssl x509 -in "$TLS/ca.crt" -noout -text 2>/dev/null)" &&
+    grep -q "TLS Web Server Authentication" <<<"$(openssl x509 -in "$TLS/server.crt" -noout -text 2>/dev/null)"
+}
+
+# A CA and a server certificate for the registry's address, with the extensions strict clients
+# check (a CA marked critical, key usages, the authority key id).
 ensure_tls() {
   mkdir -p "$TLS"
-  if [[ ! -s "$TLS/server.crt" ]]; then
+  if [[ ! -s "$TLS/server.crt" ]] || ! cert_complete; then
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Lucid local registry CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
       -keyout "$TLS/ca.key" -out "$TLS/ca.crt" 2>/dev/null
     openssl req -newkey rsa:2048 -nodes -subj "/CN=lucid-registry" \
       -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>/dev/null
-    printf 'subjectAltName=IP:%s\n' "${REGISTRY_ADDR%:*}" >"$TLS/san.ext"
+    cat >"$TLS/server.ext" <<EXT
+subjectAltName=IP:${REGISTRY_ADDR%:*}
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+authorityKeyIdentifier=keyid,issuer
+subjectKeyIdentifier=hash
+EXT
     openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" -CAcreateserial \
-      -days 3650 -extfile "$TLS/san.ext" -out "$TLS/server.crt" 2>/dev/null \
+      -days 3650 -extfile "$TLS/server.ext" -out "$TLS/server.crt" 2>/dev/null \
       || die "registry: cannot make its TLS certificate"
   fi
   # Trusted system-wide (buildkitd, buildx, curl) and by both Engines.
@@ -28,7 +43,18 @@ ensure_tls() {
   install -D -m 644 "$TLS/ca.crt" "/etc/docker/certs.d/$REGISTRY_ADDR/ca.crt"
 }
 
-if [[ -s "$TLS/ca.crt" ]] && registry_up; then log "registry at $REGISTRY_ADDR: already up"; exit 0; fi
+if [[ -s "$TLS/ca.crt" ]] && cert_complete && registry_up; then
+  log "registry at $REGISTRY_ADDR: already up"
+  exit 0
+fi
+# A registry of ours with an older certificate: stop it, and BuildKit, which caches the CA it
+# read at start; both come back with the new one (bootstrap starts BuildKit after this).
+if [[ -s "$TLS/server.crt" ]] && ! cert_complete; then
+  for d in registry buildkitd; do
+    [[ -f "$LUCID_RUN/$d.pid" ]] && kill "$(cat "$LUCID_RUN/$d.pid")" 2>/dev/null || true
+  done
+  wait_until 10 "old registry gone" bash -c "! curl -s -o /dev/null -k https://$REGISTRY_ADDR/v2/"
+fi
 require_port_free "$REGISTRY_ADDR" "registry" # before anything is touched
 apt_install docker-registry curl openssl ca-certificates
 bash "$(dirname "$0")/pi-link.sh" # the registry listens on the link's host side

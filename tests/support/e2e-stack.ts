@@ -25,7 +25,7 @@ function builtProgram(): auto.PulumiFn {
 export async function e2eStack(
   name: string,
   overrides: Record<string, unknown> = {},
-  opts: { keep?: boolean } = {},
+  opts: { keep?: boolean; copyInfra?: boolean } = {},
 ) {
   // keep: a stable directory under LUCID_HOME, reused by the next run (its state included)
   const dir = opts.keep
@@ -36,6 +36,11 @@ export async function e2eStack(
     Object.entries({ ...raw, ...overrides }).map(([k, v]) => [`lucid:${k}`, v]),
   );
   machineWorkDir(dir, name, config, DEV_PINNED);
+  if (opts.copyInfra) {
+    // its own copy of the sources, for a test that changes them
+    fs.rmSync(path.join(dir, "infra"), { force: true });
+    fs.cpSync(path.join(PROJECT_DIR, "infra"), path.join(dir, "infra"), { recursive: true });
+  }
   const stack = await openStack({
     stackName: name,
     program: builtProgram(),
@@ -45,11 +50,14 @@ export async function e2eStack(
   await pinDevMachine(stack);
   const log: string[] = [];
   const onOutput = (s: string) => log.push(s);
+  /** Outputs a test keeps between its steps. */
+  const outputsCache: Record<string, unknown> = {};
   return {
     stack,
     dir,
     log,
     onOutput,
+    outputsCache,
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
-import type { StackConfig } from "../../stacks/config";
+import { parseStackConfig, type StackConfig } from "../../stacks/config";
+import { stackFileConfig } from "../support/stack-file";
 import { parse } from "yaml";
 import { releaseOf } from "../../components/pi-rollout";
 import { recordResources, valueOf, type Registered } from "../support/mocks";
@@ -139,5 +140,32 @@ describe("defineLucid with rollout off", () => {
     await valueOf(out.services);
     expect(seen.filter((r) => r.type.includes("PiRollout"))).toEqual([]);
     expect(out).not.toHaveProperty("release");
+  });
+});
+
+describe("the pi stack", () => {
+  test("its committed config validates and renders a compose set of pickme/lucid images", async () => {
+    const { raw, secret } = stackFileConfig("pi");
+    const settings = parseStackConfig(
+      {
+        ...raw,
+        pi: { ...(raw.pi as object), hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" },
+        sshPrivateKey: "<key>",
+      },
+      new Set([...secret, "sshPrivateKey"]),
+    );
+    const out = lucid.defineLucid({ ...settings, sshPrivateKey: pulumi.secret("KEY") });
+    const doc = parse(await valueOf(out.compose));
+    expect(Object.keys(doc.services)).toEqual([
+      "tor-proxy",
+      "api-server",
+      "api-gateway",
+      "tunnel-tools",
+      "server-tools",
+    ]);
+    for (const svc of Object.values(doc.services as Record<string, { image: string }>)) {
+      expect(svc.image).toMatch(/^docker\.io\/pickme\/lucid@sha256:[0-9a-f]{64}$/);
+    }
+    expect(await valueOf(out.gatewayUrl!)).toBe("http://raspberrypi.local:8080/");
   });
 });
