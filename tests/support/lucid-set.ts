@@ -19,8 +19,16 @@ const HARDENED = [
   "--security-opt",
   "no-new-privileges",
 ];
-// The images' own checks, run sooner than their production interval so a test waits less.
-const FAST_HEALTH = ["--health-interval", "2s", "--health-start-period", "90s"];
+// The images' own checks, run sooner than their production interval so a test waits less, and
+// given the time an arm64 Python needs under QEMU on a busy 2-core machine (seen: over 10 s).
+const FAST_HEALTH = [
+  "--health-interval",
+  "3s",
+  "--health-start-period",
+  "120s",
+  "--health-timeout",
+  "30s",
+];
 
 /**
  * Starts the five services from the given refs, hardened as on the Pi. The network is internal:
