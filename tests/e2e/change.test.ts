@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { e2eStack } from "../support/e2e-stack";
+import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piContainers, piDocker } from "../support/pi";
 
 jest.setTimeout(30 * 60_000);
@@ -49,32 +49,13 @@ async function waitAllHealthy(seconds: number): Promise<Record<string, string>> 
 }
 
 beforeAll(async () => {
-  ctx = await e2eStack(
-    "change",
-    {
-      registry: { push: "10.250.0.1:5000", repository: PROJECT },
-      pi: {
-        host: "10.250.0.2",
-        port: 22,
-        user: "deploy",
-        platform: "linux/arm64",
-        project: PROJECT,
-        gatewayPort: 18081,
-        dir: `/home/deploy/${PROJECT}`,
-      },
-    },
-    { copyInfra: true },
-  );
+  ctx = await e2eStack("change", onPiStandIn(PROJECT, 18081), { copyInfra: true });
   mainPy = path.join(ctx.dir, "infra", "images", "api-server", "lucid_api", "main.py");
   const result = await ctx.stack.up({ onOutput: ctx.onOutput });
   for (const [k, v] of Object.entries(result.outputs)) ctx.outputsCache[k] = v.value;
 });
 
-afterAll(async () => {
-  if (!ctx) return;
-  await ctx.stack.destroy({ onOutput: ctx.onOutput });
-  ctx.cleanup();
-});
+afterAll(() => tearDown(ctx));
 
 describe("one service's source changes", () => {
   test("preview names only that image and the rollout", async () => {

@@ -4,14 +4,13 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { devMachineKeys } from "../../stacks/dev-machine";
-import { changesOf, e2eStack } from "../support/e2e-stack";
+import { changesOf, e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piContainers, piNetworks, piVolumes } from "../support/pi";
 import { getManifest } from "../support/registry";
 
 jest.setTimeout(30 * 60_000);
 
 const PROJECT = "lucid-e2e";
-const REPO = "lucid-e2e";
 const PORT = 18080;
 const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
 let ctx: Awaited<ReturnType<typeof e2eStack>>;
@@ -29,25 +28,10 @@ function get(url: string): Promise<{ status: number; body: string }> {
 }
 
 beforeAll(async () => {
-  ctx = await e2eStack("e2e", {
-    registry: { push: "10.250.0.1:5000", repository: REPO },
-    pi: {
-      host: "10.250.0.2",
-      port: 22,
-      user: "deploy",
-      platform: "linux/arm64",
-      project: PROJECT,
-      gatewayPort: PORT,
-      dir: "/home/deploy/lucid-e2e",
-    },
-  });
+  ctx = await e2eStack("e2e", onPiStandIn(PROJECT, PORT));
 });
 
-afterAll(async () => {
-  if (!ctx) return;
-  await ctx.stack.destroy({ onOutput: ctx.onOutput });
-  ctx.cleanup();
-});
+afterAll(() => tearDown(ctx));
 
 describe("pulumi up of the Lucid set", () => {
   test("from nothing: all five healthy on the Pi, running their arm64 variants", async () => {
@@ -69,7 +53,7 @@ describe("pulumi up of the Lucid set", () => {
 
   test("the registry holds a manifest list with both platforms for each service", async () => {
     for (const s of SERVICES) {
-      const { body } = await getManifest("10.250.0.1:5000", REPO, s);
+      const { body } = await getManifest("10.250.0.1:5000", PROJECT, s);
       const platforms = body.manifests
         .map((m) => `${m.platform.os}/${m.platform.architecture}`)
         .filter((p) => p !== "unknown/unknown");

@@ -65,3 +65,29 @@ export async function e2eStack(
 /** Resource operations of an update other than "same". */
 export const changesOf = (summary: auto.UpdateSummary): Record<string, number> =>
   Object.fromEntries(Object.entries(summary.resourceChanges ?? {}).filter(([op]) => op !== "same"));
+
+/**
+ * Config for a stack that rolls out to the Pi stand-in beside the dev stack: its own
+ * repository, compose project, releases directory and gateway port.
+ */
+export const onPiStandIn = (project: string, gatewayPort: number) => ({
+  registry: { push: "10.250.0.1:5000", repository: project },
+  pi: {
+    host: "10.250.0.2",
+    port: 22,
+    user: "deploy",
+    platform: "linux/arm64",
+    project,
+    gatewayPort,
+    dir: `/home/deploy/${project}`,
+  },
+});
+
+/** Destroys a test's stack and removes its work directory. */
+export async function tearDown(
+  ctx: { stack: auto.Stack; onOutput: (s: string) => void; cleanup: () => void } | undefined,
+) {
+  if (!ctx) return;
+  await ctx.stack.destroy({ onOutput: ctx.onOutput });
+  ctx.cleanup();
+}

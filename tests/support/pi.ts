@@ -30,9 +30,10 @@ export function piContainers(project: string) {
   );
 }
 
-export const piNetworks = (project: string) =>
+/** Names of the project's networks or volumes on the Pi, sorted. */
+const piList = (kind: "network" | "volume", project: string) =>
   piDocker([
-    "network",
+    kind,
     "ls",
     "--format",
     "{{.Name}}",
@@ -43,15 +44,5 @@ export const piNetworks = (project: string) =>
     .filter(Boolean)
     .sort();
 
-export const piVolumes = (project: string) =>
-  piDocker([
-    "volume",
-    "ls",
-    "--format",
-    "{{.Name}}",
-    "--filter",
-    `label=com.docker.compose.project=${project}`,
-  ])
-    .split("\n")
-    .filter(Boolean)
-    .sort();
+export const piNetworks = (project: string) => piList("network", project);
+export const piVolumes = (project: string) => piList("volume", project);
