@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 
 TLS="$LUCID_HOME/registry/tls"
-registry_up() { curl -fsS --cacert "$TLS/ca.crt" "https://$REGISTRY_ADDR/v2/" >/dev/null; }
+registry_up() { curl -fs --cacert "$TLS/ca.crt" "https://$REGISTRY_ADDR/v2/" >/dev/null; }
 
 # Strict X.509 clients (Python 3.13's default context among them) want these extensions.
 cert_complete() {
