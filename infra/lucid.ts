@@ -5,6 +5,7 @@ import { byDigest, viaRegistry } from "../components/image-ref";
 import { PiRollout } from "../components/pi-rollout";
 import type { StackConfig } from "../stacks/config";
 import { runtimeBases } from "./bases";
+import { sourceRevision } from "./source-revision";
 import { SERVICES, type ServiceSpec } from "./services";
 import { version as VERSION } from "../package.json";
 
@@ -14,11 +15,15 @@ export const BUILDER = "lucid";
 /** A build context, relative to the project (state must not hold this machine's paths). */
 const imageContext = (dir: string): string => `infra/images/${dir}`;
 
-/** OCI labels. No revision label: a commit id would change every image on every commit. */
-const labels = (title: string) => ({
+/**
+ * OCI labels. The revision is the hash of the image's own build contexts, not a commit id: a
+ * commit id would rebuild every image on every commit.
+ */
+const labels = (title: string, contexts: string[]) => ({
   "org.opencontainers.image.title": title,
   "org.opencontainers.image.source": "https://github.com/pickme/lucid-infra",
   "org.opencontainers.image.version": VERSION,
+  "org.opencontainers.image.revision": sourceRevision(process.cwd(), contexts),
   "org.opencontainers.image.vendor": "Lucid",
 });
 
@@ -82,7 +87,7 @@ function buildImages(cfg: StackConfig): Record<string, DistrolessImage> {
     context: imageContext("common/probe"),
     tag: "lucid-probe",
     stages: { builder: cfg.bases.builder },
-    labels: labels("lucid-probe"),
+    labels: labels("lucid-probe", [imageContext("common/probe")]),
   });
   return Object.fromEntries(
     SERVICES.map((s) => [
@@ -97,7 +102,7 @@ function buildImages(cfg: StackConfig): Record<string, DistrolessImage> {
           probe: probe.ref.apply(byDigest),
         },
         namedContexts: { common: imageContext("common") },
-        labels: labels(s.name),
+        labels: labels(s.name, [imageContext(s.name), imageContext("common")]),
       }),
     ]),
   );

@@ -131,5 +131,6 @@ describe.each(cases)("%s (%s, %s)", (name, platform, debian) => {
     expect(labels["org.opencontainers.image.title"]).toBe(name);
     expect(labels["org.opencontainers.image.source"]).toMatch(/^https:\/\//);
     expect(labels["org.opencontainers.image.version"]).toMatch(/^\d+\.\d+\.\d+/);
+    expect(labels["org.opencontainers.image.revision"]).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 });
