@@ -3,10 +3,8 @@
 // next to the original design's claims and our targets. Reads the built images from a stack's
 // outputs; run `scripts/dev-up.sh` first. Usage: npm run bench:sizes [-- --stack dev]
 import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as https from "https";
 import * as path from "path";
-import { lucidHome } from "../stacks/workspace";
+import { getManifest } from "../stacks/local-registry";
 
 const CLAIMED_MB: Record<string, number> = {
   "tor-proxy": 150,
@@ -27,37 +25,10 @@ type Built = Record<string, { ref: string; digests: Record<string, string> }>;
 
 const MB = (bytes: number) => (bytes / 1e6).toFixed(1);
 
-function get(
-  url: string,
-  accept: string,
-): Promise<
-  { mediaType?: string; layers?: { size: number }[]; config?: { digest: string } } & Record<
-    string,
-    unknown
-  >
-> {
-  const ca = fs.readFileSync(path.join(lucidHome(), "registry", "tls", "ca.crt"));
-  return new Promise((resolve, reject) => {
-    https
-      .get(url, { ca, headers: { Accept: accept }, timeout: 10_000 }, (res) => {
-        let body = "";
-        res.on("data", (d) => (body += d));
-        res.on("end", () =>
-          res.statusCode === 200
-            ? resolve(JSON.parse(body))
-            : reject(new Error(`${url}: ${res.statusCode}`)),
-        );
-      })
-      .on("error", reject);
-  });
-}
-
 /** Sizes of one platform image: compressed from its manifest, uncompressed from its layers. */
 async function sizes(registry: string, repo: string, digest: string) {
-  const manifest = await get(
-    `https://${registry}/v2/${repo}/manifests/${digest}`,
-    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
-  );
+  const { status, body: manifest } = await getManifest(registry, repo, digest);
+  if (status !== 200) throw new Error(`${registry}/${repo}@${digest}: registry answered ${status}`);
   const compressed = (manifest.layers ?? []).reduce((n, l) => n + l.size, 0);
   const ref = `${registry}/${repo}@${digest}`;
   execFileSync("docker", ["pull", "--quiet", ref], { stdio: "ignore" });

@@ -6,7 +6,7 @@ import * as path from "path";
 import { devMachineKeys } from "../../stacks/dev-machine";
 import { changesOf, e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piContainers, piNetworks, piVolumes } from "../support/pi";
-import { getManifest } from "../support/registry";
+import { getManifest } from "../../stacks/local-registry";
 
 jest.setTimeout(30 * 60_000);
 

@@ -1,25 +1,30 @@
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
-import { lucidHome } from "../../stacks/workspace";
+import { lucidHome } from "./workspace";
 
-/** The parts of an image index the tests read. */
-export interface ImageIndex {
+/** The parts of a manifest the tests and the size bench read: an index's list, an image's layers. */
+export interface Manifest {
   manifests: { digest: string; platform: { os: string; architecture: string } }[];
+  layers?: { size: number }[];
 }
 
 const ACCEPT = [
   "application/vnd.oci.image.index.v1+json",
   "application/vnd.docker.distribution.manifest.list.v2+json",
   "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
 ].join(", ");
 
-/** GETs a manifest from the local registry (TLS with the bootstrap's CA), bounded to 10 s. */
+/**
+ * GETs a manifest (an index or one platform's image) from the local registry, trusting the
+ * bootstrap's CA, bounded to 10 s.
+ */
 export function getManifest(
   registry: string,
   repo: string,
   reference: string,
-): Promise<{ status: number; body: ImageIndex }> {
+): Promise<{ status: number; body: Manifest }> {
   const ca = fs.readFileSync(path.join(lucidHome(), "registry", "tls", "ca.crt"));
   const [host, port] = registry.split(":");
   return new Promise((resolve, reject) => {
@@ -38,7 +43,7 @@ export function getManifest(
         res.on("end", () =>
           resolve({
             status: res.statusCode ?? 0,
-            body: (data ? JSON.parse(data) : { manifests: [] }) as ImageIndex,
+            body: (data ? JSON.parse(data) : { manifests: [] }) as Manifest,
           }),
         );
       },
