@@ -66,6 +66,12 @@ const MEANINGFUL: readonly (keyof Inputs)[] = [
   "providerVersion",
 ];
 
+/** Runs the rollout program on the Pi, the compose file on its stdin; bounded past the health gate. */
+async function rollOut(i: Inputs): Promise<void> {
+  const { runOnPi } = (await import(REMOTE_MODULE)) as typeof import("./pi-remote");
+  await runOnPi(i, i.rollout, { stdin: i.compose, timeoutMs: (i.healthTimeout + 600) * 1000 });
+}
+
 /** The provider behind PiRollout; exported so check/diff are tested directly (mocks never run them). */
 export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds: Inputs, news: Inputs) {
@@ -81,20 +87,12 @@ export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs: Inputs) {
-    const { runOnPi } = (await import(REMOTE_MODULE)) as typeof import("./pi-remote");
-    await runOnPi(inputs, inputs.rollout, {
-      stdin: inputs.compose,
-      timeoutMs: (inputs.healthTimeout + 600) * 1000,
-    });
+    await rollOut(inputs);
     return { id: `${inputs.user}@${inputs.host}:${inputs.remoteDir}`, outs: inputs };
   },
 
   async update(_id: string, _olds: Inputs, news: Inputs) {
-    const { runOnPi } = (await import(REMOTE_MODULE)) as typeof import("./pi-remote");
-    await runOnPi(news, news.rollout, {
-      stdin: news.compose,
-      timeoutMs: (news.healthTimeout + 600) * 1000,
-    });
+    await rollOut(news);
     return { outs: news };
   },
 

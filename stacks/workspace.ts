@@ -49,12 +49,13 @@ export interface OpenStackOptions {
  */
 export async function openStack(opts: OpenStackOptions): Promise<auto.Stack> {
   const envVars = { ...pulumiEnv(), ...(opts.env ?? {}) };
+  const workDir = opts.workDir ?? PROJECT_DIR;
   fs.mkdirSync(envVars.PULUMI_BACKEND_URL.replace(/^file:\/\//, ""), { recursive: true });
   process.env.PATH = envVars.PATH; // PulumiCommand.get looks the CLI up on this process's PATH
-  process.chdir(opts.workDir ?? PROJECT_DIR); // relative paths (build contexts) resolve from here
+  process.chdir(workDir); // relative paths (build contexts) resolve from here
   const pulumiCommand = await auto.PulumiCommand.get();
   return auto.LocalWorkspace.createOrSelectStack(
     { stackName: opts.stackName, projectName: "lucid", program: opts.program },
-    { workDir: opts.workDir ?? PROJECT_DIR, envVars, pulumiCommand },
+    { workDir, envVars, pulumiCommand },
   );
 }

@@ -3,9 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DEV_PINNED, pinDevMachine } from "../../stacks/dev-machine";
-import { machineWorkDir } from "../../stacks/work-dir";
+import { machineWorkDir, trackedConfig } from "../../stacks/work-dir";
 import { lucidHome, openStack, PROJECT_DIR } from "../../stacks/workspace";
-import { stackFileConfig } from "./stack-file";
 
 /**
  * A throwaway stack on the real local parts: its own backend and work directory, the dev stack's
@@ -31,10 +30,10 @@ export async function e2eStack(
   const dir = opts.keep
     ? path.join(lucidHome(), "stacks", `test-${name}`)
     : fs.mkdtempSync(path.join(os.tmpdir(), `lucid-${name}-`));
-  const { raw } = stackFileConfig("dev");
-  const config = Object.fromEntries(
-    Object.entries({ ...raw, ...overrides }).map(([k, v]) => [`lucid:${k}`, v]),
-  );
+  const config = {
+    ...trackedConfig("dev"),
+    ...Object.fromEntries(Object.entries(overrides).map(([k, v]) => [`lucid:${k}`, v])),
+  };
   machineWorkDir(dir, name, config, DEV_PINNED);
   if (opts.copyInfra) {
     // its own copy of the sources, for a test that changes them

@@ -21,7 +21,6 @@ export function recordResources(opts: { preview?: boolean } = {}): Registered[] 
         if (args.type === "docker-build:index:Index") {
           Object.assign(state, { ref: `${args.inputs.tag}@${digest}` });
         }
-        if (args.type === "pulumi-nodejs:dynamic/lucid:PiRollout") state.privateKey = undefined;
         return { id: `${args.name}-id`, state };
       },
       call(args) {
