@@ -1,4 +1,23 @@
+// What the PiRollout provider does on the Pi. The provider loads this module by its absolute
+// path at run time (its own code is serialized into state), so everything remote lives here.
+import { driftOf, expectedServices, type DriftItem } from "./drift";
+import { shellJoin } from "./ssh/commands";
 import { runRemote, type SshTarget } from "./ssh/executor";
+import { observeScript, parseObservation } from "./ssh/observe";
+import { bashC, rolloutScript, teardownScript } from "./ssh/rollout";
+
+/** A rollout as the provider holds it: where, as whom, and what. */
+export interface RolloutTarget extends SshTarget {
+  project: string;
+  remoteDir: string;
+  compose: string;
+  release: string;
+  healthTimeout: number;
+  /** Registry the Pi logs in to before it pulls; "" for none. */
+  registry?: string;
+  registryUser?: string;
+  registryPassword?: string;
+}
 
 /**
  * Runs a command line on the Pi, `stdin` fed to it; a non-zero exit becomes an error carrying the
@@ -15,4 +34,63 @@ export async function runOnPi(
     throw new Error(`on ${target.user}@${target.host} (exit ${result.code}):\n${tail}`);
   }
   return result.stdout.trim();
+}
+
+/** Rolls the release out (compose file on stdin); bounded past the health gate. */
+export async function rollOut(t: RolloutTarget, recreate: readonly string[] = []): Promise<void> {
+  if (t.registry && t.registryUser) await logIn(t);
+  const script = rolloutScript({
+    remoteDir: t.remoteDir,
+    project: t.project,
+    release: t.release,
+    healthTimeout: t.healthTimeout,
+    keep: 5,
+    recreate,
+  });
+  await runOnPi(t, shellJoin(bashC(script)), {
+    stdin: t.compose,
+    timeoutMs: (t.healthTimeout + 600) * 1000,
+  });
+}
+
+/** The Pi's Engine logs in to the registry; the password goes on stdin, never on a command line. */
+async function logIn(t: RolloutTarget): Promise<void> {
+  const login = ["docker", "login", "--username", t.registryUser ?? "", "--password-stdin"];
+  try {
+    await runOnPi(t, shellJoin([...login, t.registry ?? ""]), {
+      stdin: t.registryPassword ?? "",
+      timeoutMs: 60_000,
+    });
+  } catch (err) {
+    throw new Error(
+      `the Pi could not log in to registry ${t.registry} as ${t.registryUser}: ${(err as Error).message}`,
+    );
+  }
+}
+
+/** Takes the set down; volumes and releases stay. */
+export async function tearDown(t: RolloutTarget): Promise<void> {
+  const script = teardownScript({ remoteDir: t.remoteDir, project: t.project });
+  await runOnPi(t, shellJoin(bashC(script)), { timeoutMs: 300_000 });
+}
+
+/** Reads the Pi back and compares it with the release: the drift, empty when there is none. */
+export async function observeDrift(t: RolloutTarget): Promise<DriftItem[]> {
+  const services = expectedServices(t.compose);
+  const script = observeScript({
+    remoteDir: t.remoteDir,
+    project: t.project,
+    release: t.release,
+    refs: Object.values(services),
+  });
+  let seen;
+  try {
+    seen = parseObservation(await runOnPi(t, shellJoin(bashC(script)), { timeoutMs: 120_000 }));
+  } catch (err) {
+    // Never "nothing there": an unreachable Pi is an error, and the refresh stops on it.
+    throw new Error(
+      `cannot read the Pi back (${t.user}@${t.host}:${t.port}): ${(err as Error).message}`,
+    );
+  }
+  return driftOf({ project: t.project, release: t.release, services }, seen);
 }

@@ -1,14 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { shellJoin } from "./ssh/commands";
-import { bashC, rolloutScript, teardownScript } from "./ssh/rollout";
+import type { DriftItem } from "./drift";
 
 // The provider's code is serialized into state and run by another process: it reaches the SSH
 // code through an absolute module path, never through a relative import or a captured closure.
 const REMOTE_MODULE: string = require.resolve("./pi-remote");
 
 /** Bump when the provider's behaviour changes: state keeps the code of the last update. */
-const PROVIDER_VERSION = "1";
+const PROVIDER_VERSION = "2";
 
 export interface PiConnection {
   /** Address of the Pi. */
@@ -34,6 +33,12 @@ export interface PiRolloutArgs {
   readonly remoteDir?: pulumi.Input<string>;
   /** Seconds the set may take to become healthy before the rollout is rolled back. @default 300 */
   readonly healthTimeout?: number;
+  /** The Pi logs in to the registry it pulls from (the password goes on stdin, kept secret). */
+  readonly registryAuth?: {
+    address: pulumi.Input<string>;
+    username: pulumi.Input<string>;
+    password: pulumi.Input<string>;
+  };
 }
 
 interface Inputs {
@@ -47,11 +52,16 @@ interface Inputs {
   compose: string;
   release: string;
   healthTimeout: number;
-  /** The rollout program (bash -c ...), built in the program from components/ssh/rollout. */
-  rollout: string;
-  /** The teardown program, run on delete. */
-  teardown: string;
+  /** Registry login on the Pi: empty strings when the registry wants none. */
+  registry: string;
+  registryUser: string;
+  registryPassword: string;
   providerVersion: string;
+}
+
+/** The outputs: the inputs, and what the last read of the Pi found different (refresh sets it). */
+interface Outputs extends Inputs {
+  drift: DriftItem[];
 }
 
 /** Inputs whose change means a new rollout (the key is a credential: it may rotate). */
@@ -66,11 +76,7 @@ const MEANINGFUL: readonly (keyof Inputs)[] = [
   "providerVersion",
 ];
 
-/** Runs the rollout program on the Pi, the compose file on its stdin; bounded past the health gate. */
-async function rollOut(i: Inputs): Promise<void> {
-  const { runOnPi } = (await import(REMOTE_MODULE)) as typeof import("./pi-remote");
-  await runOnPi(i, i.rollout, { stdin: i.compose, timeoutMs: (i.healthTimeout + 600) * 1000 });
-}
+const remote = async () => (await import(REMOTE_MODULE)) as typeof import("./pi-remote");
 
 /** The provider behind PiRollout; exported so check/diff are tested directly (mocks never run them). */
 export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
@@ -81,27 +87,39 @@ export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
     return { inputs: news, failures };
   },
 
-  async diff(_id: string, olds: Inputs, news: Inputs) {
+  // Drift found by the last refresh is a change too: the next up heals it.
+  async diff(_id: string, olds: Outputs, news: Inputs) {
     const changed = MEANINGFUL.filter((k) => olds[k] !== news[k]);
-    return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
+    const drifted = (olds.drift ?? []).length > 0;
+    return { changes: changed.length > 0 || drifted, replaces: [], deleteBeforeReplace: false };
   },
 
   async create(inputs: Inputs) {
-    await rollOut(inputs);
-    return { id: `${inputs.user}@${inputs.host}:${inputs.remoteDir}`, outs: inputs };
+    await (await remote()).rollOut(inputs);
+    return { id: `${inputs.user}@${inputs.host}:${inputs.remoteDir}`, outs: settled(inputs) };
   },
 
-  async update(_id: string, _olds: Inputs, news: Inputs) {
-    await rollOut(news);
-    return { outs: news };
+  async update(_id: string, olds: Outputs, news: Inputs) {
+    const recreate = (olds.drift ?? []).filter((d) => d.recreate).map((d) => d.subject);
+    await (await remote()).rollOut(news, recreate);
+    return { outs: settled(news) };
+  },
+
+  // refresh: the Pi read back. An unreachable Pi throws (the refresh fails); it never reads as gone.
+  async read(id: string, props: Outputs) {
+    const drift = await (await remote()).observeDrift(props);
+    return { id, props: { ...props, drift } };
   },
 
   // The key is in the outputs so delete can connect; the resource marks it a secret output.
-  async delete(_id: string, olds: Inputs) {
-    const { runOnPi } = (await import(REMOTE_MODULE)) as typeof import("./pi-remote");
-    await runOnPi(olds, olds.teardown, { timeoutMs: 300_000 });
+  // (So is the registry password: a rollout after a refresh logs in with it.)
+  async delete(_id: string, olds: Outputs) {
+    await (await remote()).tearDown(olds);
   },
 };
+
+/** Outputs right after a rollout: the Pi runs exactly the release. */
+const settled = (inputs: Inputs): Outputs => ({ ...inputs, drift: [] });
 
 /** The release name: the compose file's own hash, so the same set is the same release. */
 export const releaseOf = (compose: string): string =>
@@ -115,6 +133,8 @@ export const releaseOf = (compose: string): string =>
 export class PiRollout extends pulumi.dynamic.Resource {
   /** The release running on the Pi: the compose file's hash. */
   declare public readonly release: pulumi.Output<string>;
+  /** What the last refresh found on the Pi that differs from the release; empty after a rollout. */
+  declare public readonly drift: pulumi.Output<DriftItem[]>;
 
   constructor(name: string, args: PiRolloutArgs, opts?: pulumi.CustomResourceOptions) {
     const c = args.connection;
@@ -133,23 +153,17 @@ export class PiRollout extends pulumi.dynamic.Resource {
       compose: args.compose,
       release,
       healthTimeout,
-      rollout: pulumi
-        .all([remoteDir, release])
-        .apply(([dir, rel]) =>
-          shellJoin(
-            bashC(rolloutScript({ remoteDir: dir, project, release: rel, healthTimeout, keep: 5 })),
-          ),
-        ),
-      teardown: pulumi
-        .output(remoteDir)
-        .apply((dir) => shellJoin(bashC(teardownScript({ remoteDir: dir, project })))),
+      registry: args.registryAuth?.address ?? "",
+      registryUser: args.registryAuth?.username ?? "",
+      registryPassword: pulumi.secret(args.registryAuth?.password ?? ""),
       providerVersion: PROVIDER_VERSION,
+      drift: undefined,
     };
     super(
       piRolloutProvider,
       name,
       inputs,
-      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["privateKey"] }),
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["privateKey", "registryPassword"] }),
       "lucid",
       "PiRollout",
     );

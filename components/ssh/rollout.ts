@@ -12,6 +12,8 @@ export interface RolloutParams {
   healthTimeout: number;
   /** Releases kept on the Pi, current and previous included. */
   keep: number;
+  /** Services whose containers are removed before `up` (drift compose does not replace). */
+  recreate?: readonly string[];
 }
 
 /** The fixed part of the rollout: bash on the Pi, the values above set before it. (No "$" + "{"
@@ -56,6 +58,21 @@ rollback() {
   exit 1
 }
 compose "$new" pull --quiet 2>&1
+# Drift compose does not undo by itself (another image under a service's name, a container it
+# did not make): those containers go first, so up puts the right ones back. Volumes stay.
+for svc in $recreate; do
+  for id in $(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$svc") \
+            $(docker ps -aq --filter "name=^/$project"_"$svc"_); do
+    docker rm -f "$id" >/dev/null
+  done
+done
+# Containers of the project that the release does not name go too (compose 1.29's
+# --remove-orphans misses those it did not label as its own).
+wanted=" $(compose "$new" config --services | tr '\n' ' ')"
+for id in $(docker ps -aq --filter "label=com.docker.compose.project=$project"); do
+  svc="$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id")"
+  case "$wanted" in *" $svc "*) ;; *) docker rm -f "$id" >/dev/null ;; esac
+done
 compose "$new" up -d --remove-orphans 2>&1
 deadline=$((SECONDS + timeout))
 while :; do
@@ -82,6 +99,7 @@ export function rolloutScript(p: RolloutParams): string {
     `release=${shellQuote(p.release)}`,
     `timeout=${Math.floor(p.healthTimeout)}`,
     `keep=${Math.max(2, Math.floor(p.keep))}`,
+    `recreate=${shellQuote((p.recreate ?? []).join(" "))}`,
   ];
   return `${vars.join("\n")}\n${ROLLOUT.trimStart()}`;
 }

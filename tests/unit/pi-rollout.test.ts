@@ -12,9 +12,7 @@ const inputs = {
   compose: "version: '2.4'\n",
   release: "abc",
   healthTimeout: 300,
-  rollout: "bash -c ...",
-  teardown: "bash -c ...",
-  providerVersion: "1",
+  providerVersion: "2",
 };
 
 describe("PiRollout provider", () => {
@@ -41,6 +39,14 @@ describe("PiRollout provider", () => {
     },
   );
 
+  test("drift found by a refresh is a change: the next up heals it", async () => {
+    const drift = [{ subject: "api-server", expected: "running", found: "exited (code 0)" }];
+    expect((await piRolloutProvider.diff!("id", { ...inputs, drift }, inputs)).changes).toBe(true);
+    expect((await piRolloutProvider.diff!("id", { ...inputs, drift: [] }, inputs)).changes).toBe(
+      false,
+    );
+  });
+
   test("a release is named by its compose file", () => {
     expect(releaseOf("a")).toBe(releaseOf("a"));
     expect(releaseOf("a")).not.toBe(releaseOf("b"));
@@ -56,13 +62,15 @@ describe("rollout programs", () => {
       release: "abc",
       healthTimeout: 300.7,
       keep: 5,
+      recreate: ["api-server", "tor-proxy"],
     });
-    expect(script.split("\n").slice(0, 6)).toEqual([
+    expect(script.split("\n").slice(0, 7)).toEqual([
       "dir='/home/pi/my lucid'",
       "project=lucid",
       "release=abc",
       "timeout=300",
       "keep=5",
+      "recreate='api-server tor-proxy'",
       "set -euo pipefail",
     ]);
   });

@@ -1,0 +1,146 @@
+// Hand changes on the Pi stand-in after a clean up: refresh reads each back as drift, the report
+// names it, and the next up restores the release without touching the services that did not
+// drift. On the real CLI, registry, Engine and sshd; its own stack, project and port.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { driftReport, type DriftItem } from "../../components/drift";
+import { refreshDrift } from "../../stacks/drift-check";
+import { PROJECT_DIR } from "../../stacks/workspace";
+import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
+import { piContainers, piDocker } from "../support/pi";
+
+jest.setTimeout(30 * 60_000);
+
+const PROJECT = "lucid-drift";
+const DIR = `/home/deploy/${PROJECT}`;
+const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
+let ctx: Awaited<ReturnType<typeof e2eStack>>;
+let release: string;
+
+const ids = () =>
+  Object.fromEntries(Object.entries(piContainers(PROJECT)).map(([s, c]) => [s, c.id]));
+const name = (service: string) => `${PROJECT}_${service}_1`;
+const imageOf = (service: string) =>
+  piDocker(["inspect", "-f", "{{.Config.Image}}", name(service)]);
+/** A container that just sleeps, from an image of the set (they have no shell). */
+const sleeper = (args: string[]) =>
+  piDocker([
+    "run",
+    "-d",
+    ...args,
+    "--entrypoint",
+    "/usr/bin/python3",
+    imageOf("server-tools"),
+    "-c",
+    "import time; time.sleep(3600)",
+  ]);
+
+/** The files on the Pi belong to the deploy user: hand edits are made as that user. */
+const asDeploy = (script: string) => {
+  const r = spawnSync("su", ["deploy", "-s", "/bin/bash", "-c", script], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`as deploy: ${script}: ${r.stderr}`);
+};
+
+const subjects = (items: DriftItem[]) => items.map((i) => i.subject).sort();
+
+beforeAll(async () => {
+  // The e2e suite's repository: the same sources build the same digests, nothing new to push.
+  const standIn = onPiStandIn(PROJECT, 18082);
+  ctx = await e2eStack("drift", {
+    ...standIn,
+    registry: { ...standIn.registry, repository: "lucid-e2e" },
+  });
+  const result = await ctx.stack.up({ onOutput: ctx.onOutput });
+  release = result.outputs.release.value as string;
+});
+
+afterAll(() => tearDown(ctx));
+
+describe("drift on the Pi", () => {
+  test("with no hand changes, refresh finds none (three times over)", async () => {
+    for (let i = 0; i < 3; i++) expect(await refreshDrift(ctx.stack, { write: true })).toEqual([]);
+  });
+
+  const cases: [string, () => void, string[]][] = [
+    ["a container stopped", () => piDocker(["stop", name("api-gateway")]), ["api-gateway"]],
+    ["a container removed", () => piDocker(["rm", "-f", name("api-gateway")]), ["api-gateway"]],
+    [
+      "a container recreated from another image under the same name",
+      () => {
+        piDocker(["rm", "-f", name("api-gateway")]);
+        sleeper(["--name", name("api-gateway")]);
+      },
+      ["api-gateway"],
+    ],
+    [
+      "the compose file in the release directory edited",
+      () => asDeploy(`echo '# edited by hand' >> ${DIR}/releases/${release}/docker-compose.yml`),
+      ["releases/<release>/docker-compose.yml"],
+    ],
+    [
+      "an extra container started in the project",
+      () =>
+        sleeper([
+          "--name",
+          `${PROJECT}_miner_1`,
+          "--label",
+          `com.docker.compose.project=${PROJECT}`,
+          "--label",
+          "com.docker.compose.service=miner",
+        ]),
+      [`${PROJECT}_miner_1`],
+    ],
+    [
+      "the current release pointer moved to an older release",
+      () =>
+        asDeploy(
+          `cp -a ${DIR}/releases/${release} ${DIR}/releases/0000000000000000 && ` +
+            `ln -sfn releases/0000000000000000 ${DIR}/current`,
+        ),
+      ["release"],
+    ],
+  ];
+
+  test.each(cases)("%s: refresh reports it, up heals it alone", async (_what, act, named) => {
+    const drifted = named.map((s) => s.replace("<release>", release)); // known once up ran
+    const before = ids();
+    act();
+    const found = await refreshDrift(ctx.stack, { write: true });
+    expect(subjects(found ?? [])).toEqual(drifted);
+    const report = driftReport(found ?? []);
+    for (const d of found ?? []) expect(report).toContain(`${d.subject}  expected ${d.expected}`);
+
+    await ctx.stack.up({ onOutput: ctx.onOutput });
+    expect(await refreshDrift(ctx.stack, { write: false })).toEqual([]);
+    const after = piContainers(PROJECT);
+    expect(Object.keys(after).sort()).toEqual(SERVICES);
+    for (const s of SERVICES) {
+      expect([s, after[s].health]).toEqual([s, "healthy"]);
+      // the services that did not drift keep their containers
+      if (!drifted.includes(s)) expect([s, after[s].id]).toEqual([s, before[s]]);
+    }
+    expect(fs.readlinkSync(`${DIR}/current`)).toBe(`releases/${release}`);
+  });
+
+  test("an unreachable Pi fails the refresh clearly and never reads as gone", async () => {
+    const pidFile = "/run/lucid/sshd-pi.pid";
+    process.kill(Number(fs.readFileSync(pidFile, "utf8").trim()), "SIGTERM");
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      await expect(refreshDrift(ctx.stack, { write: true })).rejects.toThrow(
+        /cannot read the Pi back \(deploy@10\.250\.0\.2:22\)/,
+      );
+    } finally {
+      const r = spawnSync("bash", [path.join(PROJECT_DIR, "scripts", "pi-standin.sh")], {
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+      if (r.status !== 0) throw new Error(`pi-standin.sh: ${r.stderr}`);
+    }
+    const { deployment } = await ctx.stack.exportStack();
+    const types = (deployment.resources as { type: string }[]).map((r) => r.type);
+    expect(types).toContain("pulumi-nodejs:dynamic/lucid:PiRollout");
+    expect(await refreshDrift(ctx.stack, { write: true })).toEqual([]);
+  });
+});
