@@ -52,6 +52,10 @@ export async function openStack(opts: OpenStackOptions): Promise<auto.Stack> {
   const workDir = opts.workDir ?? PROJECT_DIR;
   fs.mkdirSync(envVars.PULUMI_BACKEND_URL.replace(/^file:\/\//, ""), { recursive: true });
   process.env.PATH = envVars.PATH; // PulumiCommand.get looks the CLI up on this process's PATH
+  // docker-build takes DOCKER_HOST as its provider config: a shell pointed at another Engine
+  // (the Pi's, say) would change it and replace every image. Builds go through the buildx
+  // builder, never through DOCKER_HOST.
+  delete process.env.DOCKER_HOST;
   process.chdir(workDir); // relative paths (build contexts) resolve from here
   const pulumiCommand = await auto.PulumiCommand.get();
   return auto.LocalWorkspace.createOrSelectStack(
