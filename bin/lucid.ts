@@ -1,19 +1,31 @@
 #!/usr/bin/env node
-// lucid <up|preview|refresh|destroy|outputs|cancel> [--stack NAME] [--yes]
-// (cancel removes the lock an interrupted run left behind)
+// lucid <up|preview|refresh|drift|destroy|outputs|cancel> [--stack NAME] [--refresh] [--yes]
+// (cancel removes the lock an interrupted run left behind; drift exits 0 when the Pi runs what
+// was rolled out, 2 when it does not, 1 on any error; up --refresh reads the Pi back first)
 // Runs the Pulumi program in this process through the Automation API, against the locally
 // built CLI and a local backend (see stacks/workspace.ts for why).
 import * as auto from "@pulumi/pulumi/automation";
 import * as path from "path";
 import program from "../index";
+import { driftReport } from "../components/drift";
+import { refreshDrift } from "../stacks/drift-check";
 import { DEV_PASSPHRASE, DEV_PINNED, pinDevMachine } from "../stacks/dev-machine";
 import { machineWorkDir, trackedConfig } from "../stacks/work-dir";
 import { lucidHome, openStack } from "../stacks/workspace";
 
-const COMMANDS = ["up", "preview", "refresh", "destroy", "outputs", "cancel"] as const;
+const COMMANDS = ["up", "preview", "refresh", "drift", "destroy", "outputs", "cancel"] as const;
 type Command = (typeof COMMANDS)[number];
+interface Args {
+  command: Command;
+  stack: string;
+  /** up/preview: refresh from the Pi first, so drift is healed in the same run. */
+  refresh: boolean;
+}
 
-function parseArgs(argv: string[]): { command: Command; stack: string } {
+/** Exit code of `drift` when the Pi differs from the release (1 is any error). */
+const DRIFTED = 2;
+
+function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (!COMMANDS.includes(command as Command)) {
     throw new Error(
@@ -21,13 +33,15 @@ function parseArgs(argv: string[]): { command: Command; stack: string } {
     );
   }
   let stack = "dev";
+  let refresh = false;
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === "--stack" || rest[i] === "-s") stack = rest[++i] ?? "";
+    else if (rest[i] === "--refresh" && (command === "up" || command === "preview")) refresh = true;
     else if (rest[i] !== "--yes" && rest[i] !== "-y")
       throw new Error(`lucid: unknown argument '${rest[i]}'`);
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new Error("lucid: --stack needs a stack name");
-  return { command: command as Command, stack };
+  return { command: command as Command, stack, refresh };
 }
 
 function passphraseEnv(stack: string): Record<string, string> {
@@ -40,10 +54,16 @@ function passphraseEnv(stack: string): Record<string, string> {
   throw new Error(`stack ${stack}: set PULUMI_CONFIG_PASSPHRASE (or _FILE) to unlock its secrets`);
 }
 
+/** Refreshes the rollout from the Pi (recording its drift) and prints the drift report. */
+async function reportDrift(stack: auto.Stack, onOutput: (s: string) => void): Promise<void> {
+  const drift = await refreshDrift(stack, { write: true, onOutput });
+  if (drift) console.log(`\n${driftReport(drift)}\n`);
+}
+
 /** Whether Pulumi printed anything: if not, a failure's own message is all there is to show. */
 let streamed = false;
 
-async function run(command: Command, stack: auto.Stack): Promise<void> {
+async function run({ command, refresh }: Args, stack: auto.Stack): Promise<number> {
   const onOutput = (out: string) => {
     streamed = true;
     process.stdout.write(out);
@@ -51,14 +71,25 @@ async function run(command: Command, stack: auto.Stack): Promise<void> {
   const common = { onOutput, color: "auto" as const };
   switch (command) {
     case "up":
+      if (refresh) await reportDrift(stack, onOutput);
       await stack.up({ ...common, diff: false });
       break;
     case "preview":
+      if (refresh) await reportDrift(stack, onOutput);
       await stack.preview({ ...common, diff: true });
       break;
     case "refresh":
+      // Everything: the images against the registry, the rollout against the Pi.
       await stack.refresh(common);
+      await reportDrift(stack, onOutput);
       break;
+    case "drift": {
+      // Quiet (no engine output): the report is the whole answer, for a scheduled check.
+      const drift = await refreshDrift(stack, { write: false });
+      if (!drift) console.log(`stack ${stack.name} rolls nothing out: nothing to compare`);
+      else console.log(driftReport(drift));
+      return drift?.length ? DRIFTED : 0;
+    }
     case "destroy":
       await stack.destroy(common);
       break;
@@ -70,23 +101,27 @@ async function run(command: Command, stack: auto.Stack): Promise<void> {
         console.log(`${k}: ${v.secret ? "[secret]" : JSON.stringify(v.value)}`);
       }
   }
+  return 0;
 }
 
 async function main(): Promise<void> {
-  const { command, stack: stackName } = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2));
+  const stackName = args.stack;
   // The dev stack's keys are this machine's: it runs from a work directory outside the checkout.
+  // LUCID_WORK_DIR: another directory with Pulumi.yaml and the stack's file (the tests use it).
   const workDir =
-    stackName === "dev"
+    process.env.LUCID_WORK_DIR ??
+    (stackName === "dev"
       ? machineWorkDir(
           path.join(lucidHome(), "stacks", "dev"),
           "dev",
           trackedConfig("dev"),
           DEV_PINNED,
         )
-      : undefined;
+      : undefined);
   const stack = await openStack({ stackName, program, workDir, env: passphraseEnv(stackName) });
-  if (stackName === "dev") await pinDevMachine(stack);
-  await run(command, stack);
+  if (stackName === "dev" && !process.env.LUCID_WORK_DIR) await pinDevMachine(stack);
+  process.exitCode = await run(args, stack);
 }
 
 main().catch((err: unknown) => {

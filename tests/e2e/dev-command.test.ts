@@ -6,6 +6,17 @@ import * as path from "path";
 jest.setTimeout(30 * 60_000);
 const ROOT = path.resolve(__dirname, "..", "..");
 
+/** README: `npm run lucid -- <command> --stack dev`, as a newcomer runs it. */
+const lucid = (...args: string[]) => {
+  const r = spawnSync("node", [path.join(ROOT, "dist", "bin", "lucid.js"), ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 10 * 60_000,
+    env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: undefined },
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+};
+
 const devUp = () => {
   const r = spawnSync("bash", [path.join(ROOT, "scripts", "dev-up.sh")], {
     cwd: ROOT,
@@ -29,5 +40,24 @@ describe("scripts/dev-up.sh (README command 1)", () => {
     expect(code).toBe(0);
     expect(out).toMatch(/Resources:\n\s+\d+ unchanged\n/);
     expect(out).not.toMatch(/[~+-] \d+ (updated|created|deleted)/);
+  });
+
+  test("npm run drift: exit 0 with no drift; 2 naming a stopped container; up --refresh heals", () => {
+    expect(lucid("drift", "--stack", "dev")).toEqual({
+      code: 0,
+      out: "no drift: the Pi runs what was rolled out\n",
+    });
+    const stop = spawnSync("docker", ["stop", "lucid_api-gateway_1"], {
+      encoding: "utf8",
+      env: { ...process.env, DOCKER_HOST: "unix:///run/docker-pi.sock" },
+    });
+    expect(stop.status).toBe(0);
+    const drifted = lucid("drift", "--stack", "dev");
+    expect(drifted.code).toBe(2);
+    expect(drifted.out).toContain("api-gateway  expected running; found exited");
+    const healed = lucid("up", "--refresh", "--stack", "dev");
+    expect(healed.code).toBe(0);
+    expect(healed.out).toContain("drift: 1 difference on the Pi");
+    expect(lucid("drift", "--stack", "dev").code).toBe(0);
   });
 });
