@@ -22,6 +22,15 @@ export interface DistrolessImageArgs {
   readonly builder?: pulumi.Input<string>;
   /** OCI labels for every platform's image. @default {} */
   readonly labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Login for the registry pushed to (and read for cache); the password a secret. */
+  readonly registryAuth?: RegistryAuth;
+}
+
+/** A registry login: `address` is the registry host (`docker.io`, `10.250.0.1:5000`). */
+export interface RegistryAuth {
+  readonly address: pulumi.Input<string>;
+  readonly username: pulumi.Input<string>;
+  readonly password: pulumi.Input<string>;
 }
 
 /** The two-stage design made explicit: which image each stage starts from. */
@@ -85,6 +94,7 @@ export class DistrolessImage extends pulumi.ComponentResource {
         labels: args.labels,
         tags: [tag],
         push: true,
+        registries: args.registryAuth ? [args.registryAuth] : undefined,
         cacheFrom: [{ registry: { ref: cache } }],
         cacheTo: [
           {
@@ -97,7 +107,9 @@ export class DistrolessImage extends pulumi.ComponentResource {
           },
         ],
       },
-      { parent: this },
+      // A pushed digest is never deleted by Pulumi: docker-build 0.0.22 deletes the old digest
+      // after a replace, and a rebuild of unchanged sources has the same digest as before.
+      { parent: this, retainOnDelete: true },
     );
   }
 
@@ -112,8 +124,9 @@ export class DistrolessImage extends pulumi.ComponentResource {
         sources: images.map((i) => i.ref),
         tag: pulumi.interpolate`${args.repository}:${args.tag}`,
         push: true,
+        registry: args.registryAuth,
       },
-      { parent: this },
+      { parent: this, retainOnDelete: true },
     );
   }
 }

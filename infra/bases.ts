@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { DistrolessImage, type Platform } from "../components/distroless-image";
+import { DistrolessImage, type Platform, type RegistryAuth } from "../components/distroless-image";
 import { byDigest } from "../components/image-ref";
 import type { StackConfig } from "../stacks/config";
 import type { BaseKind } from "./services";
@@ -11,7 +11,12 @@ import type { BaseKind } from "./services";
  */
 export function runtimeBases(
   cfg: StackConfig,
-  common: { repository: string; platforms: Platform[]; builder: string },
+  common: {
+    repository: string;
+    platforms: Platform[];
+    builder: string;
+    registryAuth?: RegistryAuth;
+  },
 ): Record<BaseKind, pulumi.Input<string>> {
   if (cfg.bases.runtime !== "local") return cfg.bases.runtime;
   const build = (kind: BaseKind) =>

@@ -6,6 +6,7 @@ here="$(dirname "$0")"
 
 bash "$here/bootstrap.sh"
 bash "$here/debian-base.sh" trixie # the images are tested on Debian 13 too
+bash "$here/registry-auth.sh"      # a registry that wants a login, for the credentials tests
 bash "$here/node-deps.sh"
 cd "$here/.."
 npm run -s lint

@@ -29,6 +29,11 @@ export const registrySchema = z
       .string()
       .regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, "must be a lower-case repository path")
       .describe("Repository inside the registry; each service is a tag, e.g. pickme/lucid"),
+    username: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Registry login for push and pull; its password is lucid:registryPassword"),
   })
   .strict();
 
@@ -119,19 +124,36 @@ export const stackSchema = z
       .literal("<secret>")
       .optional()
       .describe("The deploy key (a Pulumi secret); required when rollout is on"),
+    registryPassword: z
+      .literal("<secret>")
+      .optional()
+      .describe("The registry password or token (a Pulumi secret); with registry.username"),
   })
   .strict()
   .superRefine((c, ctx) => {
     if (c.rollout && c.sshPrivateKey === undefined) {
       ctx.addIssue({ code: "custom", path: ["sshPrivateKey"], message: "required" });
     }
+    if (c.registry.username !== undefined && c.registryPassword === undefined) {
+      ctx.addIssue({ code: "custom", path: ["registryPassword"], message: "required" });
+    }
+    if (c.registry.username === undefined && c.registryPassword !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["registry", "username"], message: "required" });
+    }
   });
 
 type Parsed = z.infer<typeof stackSchema>;
-export type StackSettings = Omit<Parsed, "sshPrivateKey" | "registry"> & {
-  registry: Required<Parsed["registry"]>;
+export type StackSettings = Omit<Parsed, "sshPrivateKey" | "registryPassword" | "registry"> & {
+  registry: Parsed["registry"] & { pull: string };
 };
-export type StackConfig = StackSettings & { sshPrivateKey: pulumi.Output<string> };
+export type StackConfig = StackSettings & {
+  sshPrivateKey: pulumi.Output<string>;
+  /** Registry login, when the registry wants one; the password stays a secret Output. */
+  registryAuth?: { username: string; password: pulumi.Output<string> };
+};
+
+/** Config keys whose values are credentials: set with --secret, never seen by the schema. */
+const SECRET_KEYS = ["sshPrivateKey", "registryPassword"] as const;
 
 /** A config error that names every offending key and never prints a value. */
 export class ConfigError extends pulumi.RunError {
@@ -168,15 +190,16 @@ export function parseStackConfig(
   secretKeys: ReadonlySet<string>,
 ): StackSettings {
   const problems: string[] = [];
-  if ("sshPrivateKey" in raw && !secretKeys.has("sshPrivateKey")) {
-    problems.push(`${NAMESPACE}:sshPrivateKey: must be a secret (pulumi config set --secret)`);
+  const masked: Record<string, unknown> = { ...raw };
+  for (const key of SECRET_KEYS.filter((k) => k in raw)) {
+    if (!secretKeys.has(key))
+      problems.push(`${NAMESPACE}:${key}: must be a secret (pulumi config set --secret)`);
+    masked[key] = "<secret>"; // the value never reaches the schema: only whether it is there
   }
-  // The secret's value never reaches the schema: only whether it is there.
-  const masked = { ...raw, ...("sshPrivateKey" in raw ? { sshPrivateKey: "<secret>" } : {}) };
   const parsed = stackSchema.safeParse(masked);
   if (!parsed.success) problems.push(...parsed.error.issues.map((i) => describeIssue(i, masked)));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  const { sshPrivateKey: _, ...settings } = parsed.data;
+  const { sshPrivateKey: _, registryPassword: __, ...settings } = parsed.data;
   return {
     ...settings,
     registry: { ...settings.registry, pull: settings.registry.pull ?? settings.registry.push },
@@ -204,8 +227,13 @@ export function loadConfig(): StackConfig {
     if (isConfigSecret(k)) secret.add(key);
   }
   const settings = parseStackConfig(raw, secret);
+  const config = new pulumi.Config(NAMESPACE);
   const sshPrivateKey = settings.rollout
-    ? new pulumi.Config(NAMESPACE).requireSecret("sshPrivateKey")
+    ? config.requireSecret("sshPrivateKey")
     : pulumi.secret("");
-  return { ...settings, sshPrivateKey };
+  const username = settings.registry.username;
+  const registryAuth = username
+    ? { username, password: config.requireSecret("registryPassword") }
+    : undefined;
+  return { ...settings, sshPrivateKey, registryAuth };
 }

@@ -6,7 +6,7 @@ import { lucidHome } from "./workspace";
 /** The parts of a manifest the tests and the size bench read: an index's list, an image's layers. */
 export interface Manifest {
   manifests: { digest: string; platform: { os: string; architecture: string } }[];
-  layers?: { size: number }[];
+  layers?: { digest: string; size: number }[];
 }
 
 const ACCEPT = [
@@ -18,13 +18,15 @@ const ACCEPT = [
 
 /**
  * GETs a manifest (an index or one platform's image) from the local registry, trusting the
- * bootstrap's CA, bounded to 10 s.
+ * bootstrap's CA, bounded to 10 s; with a login when the registry wants one (basic auth).
  */
 export function getManifest(
   registry: string,
   repo: string,
   reference: string,
+  login?: { username: string; password: string },
 ): Promise<{ status: number; body: Manifest }> {
+  const basic = login && Buffer.from(`${login.username}:${login.password}`).toString("base64");
   const ca = fs.readFileSync(path.join(lucidHome(), "registry", "tls", "ca.crt"));
   const [host, port] = registry.split(":");
   return new Promise((resolve, reject) => {
@@ -34,7 +36,7 @@ export function getManifest(
         port: Number(port),
         path: `/v2/${repo}/manifests/${reference}`,
         ca,
-        headers: { Accept: ACCEPT },
+        headers: { Accept: ACCEPT, ...(basic ? { Authorization: `Basic ${basic}` } : {}) },
         timeout: 10_000,
       },
       (res) => {
@@ -43,7 +45,7 @@ export function getManifest(
         res.on("end", () =>
           resolve({
             status: res.statusCode ?? 0,
-            body: (data ? JSON.parse(data) : { manifests: [] }) as Manifest,
+            body: (res.statusCode === 200 ? JSON.parse(data) : { manifests: [] }) as Manifest,
           }),
         );
       },

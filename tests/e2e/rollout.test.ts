@@ -1,5 +1,7 @@
 // One `up` from nothing to the Lucid set running healthy on the Pi stand-in (arm64 under QEMU),
-// on the real CLI, BuildKit, registry, Engine and sshd; in its own stack, project and port.
+// on the real CLI, BuildKit, registry, Engine and sshd; in its own stack, project and port. The
+// registry here wants a login (scripts/registry-auth.sh): the build pushes and the Pi pulls with
+// the password from a secret config value.
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
@@ -7,6 +9,7 @@ import { devMachineKeys } from "../../stacks/dev-machine";
 import { changesOf, e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piContainers, piNetworks, piVolumes } from "../support/pi";
 import { getManifest } from "../../stacks/local-registry";
+import { lucidHome } from "../../stacks/workspace";
 
 jest.setTimeout(30 * 60_000);
 
@@ -27,8 +30,17 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
+const AUTH_REGISTRY = "10.250.0.1:5001";
+const password = () =>
+  fs.readFileSync(path.join(lucidHome(), "registry-auth", "password"), "utf8").trim();
+
 beforeAll(async () => {
-  ctx = await e2eStack("e2e", onPiStandIn(PROJECT, PORT));
+  const standIn = onPiStandIn(PROJECT, PORT);
+  ctx = await e2eStack("e2e", {
+    ...standIn,
+    registry: { push: AUTH_REGISTRY, repository: PROJECT, username: "lucid" },
+  });
+  await ctx.stack.setConfig("lucid:registryPassword", { value: password(), secret: true });
 });
 
 afterAll(() => tearDown(ctx));
@@ -52,8 +64,10 @@ describe("pulumi up of the Lucid set", () => {
   });
 
   test("the registry holds a manifest list with both platforms for each service", async () => {
+    const login = { username: "lucid", password: password() };
+    expect((await getManifest(AUTH_REGISTRY, PROJECT, "api-server")).status).toBe(401);
     for (const s of SERVICES) {
-      const { body } = await getManifest("10.250.0.1:5000", PROJECT, s);
+      const { body } = await getManifest(AUTH_REGISTRY, PROJECT, s, login);
       const platforms = body.manifests
         .map((m) => `${m.platform.os}/${m.platform.architecture}`)
         .filter((p) => p !== "unknown/unknown");
@@ -67,7 +81,7 @@ describe("pulumi up of the Lucid set", () => {
     const services = outputs.services.value as Record<string, { ref: string }>;
     expect(Object.keys(services).sort()).toEqual(SERVICES);
     expect(services["api-server"].ref).toMatch(
-      /^10\.250\.0\.1:5000\/lucid-e2e@sha256:[0-9a-f]{64}$/,
+      /^10\.250\.0\.1:5001\/lucid-e2e@sha256:[0-9a-f]{64}$/,
     );
     expect(outputs.release.value).toMatch(/^[0-9a-f]{16}$/);
     expect(Object.keys(running)).toHaveLength(5);
@@ -83,14 +97,20 @@ describe("pulumi up of the Lucid set", () => {
     );
   });
 
-  test("neither the state on disk nor the run's output holds the deploy key", () => {
+  test("neither the state, the run's output nor the Pi's release holds the key or password", async () => {
+    await ctx.stack.refresh({ onOutput: ctx.onOutput }); // a read of the Pi writes state too
     const checkpoint = path.join(ctx.dir, "state", ".pulumi", "stacks", "lucid", "e2e.json");
     const state = fs.readFileSync(checkpoint, "utf8");
-    const keyLines = devMachineKeys().privateKey.split("\n").slice(1, -2);
-    expect(keyLines.length).toBeGreaterThan(2);
-    // Booleans, not toContain: a failure must not print the key it found.
-    expect(keyLines.some((l) => state.includes(l))).toBe(false);
-    expect(keyLines.some((l) => ctx.log.join("").includes(l))).toBe(false);
+    const secrets = [...devMachineKeys().privateKey.split("\n").slice(1, -2), password()];
+    expect(secrets.length).toBeGreaterThan(3);
+    const release = (await ctx.stack.outputs()).release.value as string;
+    const onPi = fs.readFileSync(
+      `/home/deploy/${PROJECT}/releases/${release}/docker-compose.yml`,
+      "utf8",
+    );
+    // Booleans, not toContain: a failure must not print the secret it found.
+    for (const text of [state, ctx.log.join(""), onPi])
+      expect(secrets.some((l) => text.includes(l))).toBe(false);
   });
 
   test("destroy: the containers and networks are gone from the Pi, the volumes kept", async () => {

@@ -94,6 +94,27 @@ describe("parseStackConfig", () => {
       ["lucid:sshPrivateKey: must be a secret (pulumi config set --secret)"],
       new Set<string>(),
     ],
+    [
+      "registry user without a password",
+      (c) => ((c.registry as Record<string, unknown>).username = "lucid"),
+      ["lucid:registryPassword: required"],
+      null,
+    ],
+    [
+      "registry password without a user",
+      (c) => (c.registryPassword = "hunter2"),
+      ["lucid:registry.username: required"],
+      new Set(["sshPrivateKey", "registryPassword"]),
+    ],
+    [
+      "non-secret registry password",
+      (c) => {
+        (c.registry as Record<string, unknown>).username = "lucid";
+        c.registryPassword = "hunter2";
+      },
+      ["lucid:registryPassword: must be a secret (pulumi config set --secret)"],
+      null,
+    ],
   ];
 
   test.each(cases)("%s is refused, naming the key", (_name, mutate, expected, secret) => {
@@ -108,6 +129,14 @@ describe("parseStackConfig", () => {
     const problems = problemsOf(raw, new Set()).join("\n");
     expect(problems).not.toContain("s3cr3t-looking-value");
     expect(problems).not.toContain("BEGIN OPENSSH");
+  });
+
+  test("a registry login parses; its password never reaches the settings", () => {
+    const raw: Record<string, unknown> = { ...valid(), registryPassword: "hunter2" };
+    (raw.registry as Record<string, unknown>).username = "lucid";
+    const cfg = parseStackConfig(raw, new Set(["sshPrivateKey", "registryPassword"]));
+    expect(cfg.registry.username).toBe("lucid");
+    expect(JSON.stringify(cfg)).not.toContain("hunter2");
   });
 
   test("every problem is reported at once", () => {

@@ -133,6 +133,30 @@ describe("defineLucid with upstream runtime bases", () => {
   });
 });
 
+describe("defineLucid with a registry login", () => {
+  test("every push and the Pi's pull log in; the password stays a secret", async () => {
+    seen.length = 0;
+    const out = lucid.defineLucid({
+      ...config(),
+      registry: { push: "reg:5001", pull: "pi-view:5001", repository: "lucid", username: "u" },
+      registryAuth: { username: "u", password: pulumi.secret("PASSWORD") },
+    });
+    await valueOf(out.release!);
+    // The whole login is secret (the secret password makes its object one).
+    const secret = <T>(value: T) => ({ [specialSigKey]: specialSecretSig, value });
+    const login = { address: "reg:5001", username: "u", password: "PASSWORD" };
+    const pushes = seen.filter((r) => r.type === "docker-build:index:Image");
+    expect(pushes.length).toBeGreaterThan(10);
+    for (const i of pushes) expect(i.inputs.registries).toEqual(secret([login]));
+    for (const i of seen.filter((r) => r.type === "docker-build:index:Index"))
+      expect(i.inputs.registry).toEqual(secret(login));
+    const rollout = seen.find((r) => r.type.includes("PiRollout"))!;
+    expect(rollout.inputs).toMatchObject({ registry: "pi-view:5001", registryUser: "u" });
+    expect(rollout.inputs.registryPassword).toEqual(secret("PASSWORD"));
+    expect(await valueOf(out.compose)).not.toContain("PASSWORD");
+  });
+});
+
 describe("defineLucid with rollout off", () => {
   test("builds and pushes only: no rollout resource, no release", async () => {
     seen.length = 0;
