@@ -43,12 +43,7 @@ export function defineLucid(cfg: StackConfig) {
     );
   const compose = pulumi
     .all(Object.fromEntries(SERVICES.map((s) => [s.name, onPi(s)])))
-    .apply((refs) =>
-      renderCompose({
-        services: SERVICES.map((s) => composeService(s, refs[s.name], cfg)),
-        internalNetworks: INTERNAL_NETWORKS,
-      }),
-    );
+    .apply((refs) => lucidCompose(refs, cfg.pi));
   const services = pulumi.all(
     Object.fromEntries(
       SERVICES.map((s) => [s.name, { ref: onPi(s), digests: images[s.name].digests }]),
@@ -58,6 +53,7 @@ export function defineLucid(cfg: StackConfig) {
   const rollout = new PiRollout("lucid-on-pi", {
     connection: { ...cfg.pi, privateKey: cfg.sshPrivateKey },
     compose,
+    registryAuth: cfg.registryAuth && { address: cfg.registry.pull, ...cfg.registryAuth },
     project: cfg.pi.project,
     remoteDir: cfg.pi.dir,
     healthTimeout: cfg.pi.healthTimeout,
@@ -71,16 +67,32 @@ export function defineLucid(cfg: StackConfig) {
   };
 }
 
-function composeService(s: ServiceSpec, image: string, cfg: StackConfig): ComposeService {
+/** The Lucid compose file for these images (service -> ref by digest) on this Pi. */
+export function lucidCompose(
+  refs: Record<string, string>,
+  pi: Pick<StackConfig["pi"], "gatewayPort" | "platform">,
+): string {
+  return renderCompose({
+    services: SERVICES.map((s) => composeService(s, refs[s.name], pi)),
+    internalNetworks: INTERNAL_NETWORKS,
+  });
+}
+
+function composeService(
+  s: ServiceSpec,
+  image: string,
+  pi: Pick<StackConfig["pi"], "gatewayPort" | "platform">,
+): ComposeService {
   // The gateway's published port is the stack's; inside, it always listens on 8080.
-  const publish = s.publish.map((p) => p.replace(/^8080:/, `${cfg.pi.gatewayPort}:`));
-  return { ...s, image, publish, platform: cfg.pi.platform, dependsOn: DEPENDS_ON[s.name] };
+  const publish = s.publish.map((p) => p.replace(/^8080:/, `${pi.gatewayPort}:`));
+  return { ...s, image, publish, platform: pi.platform, dependsOn: DEPENDS_ON[s.name] };
 }
 
 /** The runtime bases, the probe and the five services, for every platform of the stack. */
 function buildImages(cfg: StackConfig): Record<string, DistrolessImage> {
   const repository = `${cfg.registry.push}/${cfg.registry.repository}`;
-  const common = { repository, platforms: cfg.platforms, builder: BUILDER };
+  const registryAuth = cfg.registryAuth && { address: cfg.registry.push, ...cfg.registryAuth };
+  const common = { repository, platforms: cfg.platforms, builder: BUILDER, registryAuth };
   const runtime = runtimeBases(cfg, common);
   const probe = new DistrolessImage("lucid-probe", {
     ...common,

@@ -1,0 +1,271 @@
+// Rollout benchmarks on this machine's real parts (README, "Benchmarks"), printed as a table:
+//  1 cold: empty registry, no build cache, the set not on the Pi: `lucid up` against the original
+//    workflow's plain commands (bench/plain-workflow.ts), in the same run; the ratio is the figure
+//  2 a no-op up: wall time, builds, container restarts
+//  3 a one-line change in api-server: wall time to healthy, bytes the Pi received, downtime of
+//    the other four services
+//  5 downtime of api-server itself during that rollout (it does not answer through the gateway)
+// (4, image sizes, is `npm run bench:sizes`.) Usage: npm run bench:rollout [-- --runs 3]
+// It prunes the buildx builder's cache for the cold runs: the dev stack's next build is cold too.
+import { execFileSync, spawn, type ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { changesOf, e2eStack, onPiStandIn, tearDown } from "../tests/support/e2e-stack";
+import { piContainers, piDocker } from "../tests/support/pi";
+import { getManifest } from "../stacks/local-registry";
+import { trackedConfig } from "../stacks/work-dir";
+import { lucidHome } from "../stacks/workspace";
+import { plainBuild, plainDown, plainRollout } from "./plain-workflow";
+
+const RUNS = Number(arg("--runs") ?? 3);
+const PORT = 18083;
+const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+const now = () => performance.now() / 1000;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const spread = (xs: number[]) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Bytes the Pi stand-in's link has received: what it pulled, and a little SSH. */
+const piReceived = () =>
+  Number(
+    execFileSync(
+      "ip",
+      ["netns", "exec", "lucid-pi", "cat", "/sys/class/net/eth0/statistics/rx_bytes"],
+      {
+        encoding: "utf8",
+      },
+    ),
+  );
+
+/** A registry with nothing in it, on its own port and directory (the TLS of scripts/registry.sh). */
+async function emptyRegistry(port: number): Promise<{ addr: string; stop: () => void }> {
+  const addr = `10.250.0.1:${port}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-bench-registry-"));
+  const tls = path.join(lucidHome(), "registry", "tls");
+  fs.writeFileSync(
+    path.join(dir, "config.yml"),
+    `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${dir}/data } }\n` +
+      `http: { addr: "${addr}", tls: { certificate: ${tls}/server.crt, key: ${tls}/server.key } }\n`,
+  );
+  fs.mkdirSync(`/etc/docker/certs.d/${addr}`, { recursive: true });
+  fs.copyFileSync(path.join(tls, "ca.crt"), `/etc/docker/certs.d/${addr}/ca.crt`);
+  const child: ChildProcess = spawn("docker-registry", ["serve", path.join(dir, "config.yml")], {
+    stdio: "ignore",
+  });
+  for (let i = 0; i < 40; i++) {
+    try {
+      execFileSync("curl", ["-fs", "-o", "/dev/null", `https://${addr}/v2/`], { timeout: 2000 });
+      return {
+        addr,
+        stop: () => {
+          child.kill();
+          fs.rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    } catch {
+      await sleep(500);
+    }
+  }
+  child.kill();
+  throw new Error(`the bench's empty registry did not answer on ${addr} within 20 s`);
+}
+
+const pruneBuildCache = () =>
+  execFileSync("docker", ["buildx", "prune", "--builder", "lucid", "--all", "--force"], {
+    stdio: "ignore",
+    timeout: 10 * 60_000,
+  });
+
+/** Removes the Pi's images from one registry, so the next cold run pulls its own. */
+function forgetOnPi(registry: string) {
+  const rows = piDocker(["images", "--digests", "--format", "{{.Repository}} {{.ID}}"]).split("\n");
+  const ids = rows.filter((r) => r.startsWith(`${registry}/`)).map((r) => r.split(" ")[1]);
+  if (ids.length) piDocker(["rmi", "-f", ...new Set(ids)]);
+}
+
+async function waitHealthy(project: string, seconds: number) {
+  for (let i = 0; i < seconds * 2; i++) {
+    const c = Object.values(piContainers(project));
+    if (c.length === 5 && c.every((x) => x.health === "healthy")) return;
+    await sleep(500);
+  }
+  throw new Error(`${project}: not all healthy within ${seconds} s`);
+}
+
+/** Answers api-server through the gateway? (bounded to 2 s) */
+function apiAnswers(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(`http://10.250.0.2:${PORT}/api/version`, { timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(false));
+  });
+}
+
+/** Samples while `work` runs: seconds api-server did not answer, and the others' downtime. */
+async function watchDowntime(project: string, work: () => Promise<void>) {
+  const before = piContainers(project);
+  let apiDown = 0;
+  let othersDown = 0;
+  let done = false;
+  const api = (async () => {
+    while (!done) {
+      const t = now();
+      const ok = await apiAnswers();
+      await sleep(200);
+      if (!ok) apiDown += now() - t;
+    }
+  })();
+  const others = (async () => {
+    while (!done) {
+      const t = now();
+      const c = piContainers(project);
+      await sleep(250);
+      const bad = SERVICES.filter((s) => s !== "api-server").some(
+        (s) => c[s]?.id !== before[s].id || c[s]?.health !== "healthy",
+      );
+      if (bad) othersDown += now() - t;
+    }
+  })();
+  await work();
+  done = true;
+  await Promise.all([api, others]);
+  return { apiDown, othersDown };
+}
+
+async function main() {
+  const rows: string[][] = [];
+  const load = [os.loadavg()[0]];
+  const builder = (trackedConfig("dev")["lucid:bases"] as { builder: string }).builder;
+
+  // 1: cold, Lucid then plain, each on its own empty registry, no build cache.
+  pruneBuildCache();
+  const lucidReg = await emptyRegistry(5002);
+  const standIn = onPiStandIn("lucid-bench", PORT);
+  const ctx = await e2eStack(
+    "bench",
+    { ...standIn, registry: { push: lucidReg.addr, repository: "lucid" } },
+    { copyInfra: true },
+  );
+  let t = now();
+  const rx0 = piReceived();
+  await ctx.stack.up({ onOutput: ctx.onOutput });
+  const lucidCold = now() - t;
+  const lucidColdRx = piReceived() - rx0;
+
+  // 2: no-op ups.
+  const noop: number[] = [];
+  let noopChanges = 0;
+  let noopRestarts = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const ids = piContainers("lucid-bench");
+    t = now();
+    const r = await ctx.stack.up({ onOutput: ctx.onOutput });
+    noop.push(now() - t);
+    noopChanges += Object.values(changesOf(r.summary)).reduce((a, b) => a + b, 0);
+    const after = piContainers("lucid-bench");
+    noopRestarts += SERVICES.filter((s) => after[s].id !== ids[s].id).length;
+  }
+
+  // 3 and 5: a one-line change in api-server, RUNS times.
+  const mainPy = path.join(ctx.dir, "infra/images/api-server/lucid_api/main.py");
+  const change: number[] = [];
+  const pulled: number[] = [];
+  const newLayers: number[] = [];
+  const armDigest = async () =>
+    (
+      (await ctx.stack.outputs()).services.value as Record<
+        string,
+        { digests: Record<string, string> }
+      >
+    )["api-server"].digests["linux/arm64"];
+  const layers = async (digest: string) =>
+    (await getManifest(lucidReg.addr, "lucid", digest)).body.layers ?? [];
+  const apiDown: number[] = [];
+  const othersDown: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const old = new Set((await layers(await armDigest())).map((l) => l.digest));
+    fs.appendFileSync(mainPy, `\n# bench change ${Date.now()}\n`);
+    const rx = piReceived();
+    const d = await watchDowntime("lucid-bench", async () => {
+      const t0 = now();
+      await ctx.stack.up({ onOutput: ctx.onOutput });
+      change.push(now() - t0);
+    });
+    pulled.push(piReceived() - rx);
+    const fresh = (await layers(await armDigest())).filter((l) => !old.has(l.digest));
+    newLayers.push(fresh.reduce((n, l) => n + l.size, 0));
+    apiDown.push(d.apiDown);
+    othersDown.push(d.othersDown);
+  }
+  await tearDown(ctx);
+  forgetOnPi(lucidReg.addr);
+  lucidReg.stop();
+  load.push(os.loadavg()[0]);
+
+  // 1, the other side: the original workflow's commands.
+  pruneBuildCache();
+  const plainReg = await emptyRegistry(5002);
+  t = now();
+  const rx1 = piReceived();
+  const refs = plainBuild(`${plainReg.addr}/lucid`, builder);
+  await plainRollout(refs, "lucid-plain", PORT);
+  await waitHealthy("lucid-plain", 600);
+  const plainCold = now() - t;
+  const plainColdRx = piReceived() - rx1;
+  await plainDown("lucid-plain");
+  forgetOnPi(plainReg.addr);
+  plainReg.stop();
+  load.push(os.loadavg()[0]);
+
+  const s = (x: number) => `${x.toFixed(1)} s`;
+  const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+  rows.push([
+    "1 cold up (5 services x 2 platforms, push, rollout)",
+    s(lucidCold),
+    `plain commands ${s(plainCold)}; ratio ${(lucidCold / plainCold).toFixed(2)}`,
+  ]);
+  rows.push(["1 cold: bytes the Pi received", mb(lucidColdRx), `plain ${mb(plainColdRx)}`]);
+  rows.push([
+    `2 no-op up, median of ${RUNS}`,
+    s(median(noop)),
+    `${spread(noop)} s; ${noopChanges} changes, ${noopRestarts} restarts (target < 15 s, 0, 0)`,
+  ]);
+  rows.push([
+    `3 api-server one-line change to healthy, median of ${RUNS}`,
+    s(median(change)),
+    `${spread(change)} s`,
+  ]);
+  rows.push([
+    "3 bytes the Pi received for it, median",
+    mb(median(pulled)),
+    `${pulled.map(mb).join(", ")}; its new layers ${newLayers.map(mb).join(", ")} (compressed)`,
+  ]);
+  rows.push(["3 downtime of the other four, max", s(Math.max(...othersDown)), "target 0"]);
+  rows.push([
+    "5 api-server not answering via the gateway, median",
+    s(median(apiDown)),
+    `${spread(apiDown)} s`,
+  ]);
+  const width = Math.max(...rows.map((r) => r[0].length));
+  console.log(`\n${"measure".padEnd(width)}  ${"value".padStart(9)}  notes`);
+  for (const r of rows) console.log(`${r[0].padEnd(width)}  ${r[1].padStart(9)}  ${r[2]}`);
+  console.log(
+    `\nload average (1 min) at start / after Lucid / after plain: ${load.map((l) => l.toFixed(2)).join(" / ")} on ${os.cpus().length} cores`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
