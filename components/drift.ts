@@ -14,6 +14,8 @@ export interface DriftItem {
 export interface Expected {
   project: string;
   release: string;
+  /** sha256 (hex) of the compose file the release wrote. */
+  composeSha: string;
   /** service -> image reference, as the compose file pins it */
   services: Record<string, string>;
 }
@@ -87,7 +89,7 @@ export function driftOf(want: Expected, seen: Observation): DriftItem[] {
   }
   for (const c of inProject.filter((c) => !(c.service && c.service in want.services)))
     items.push(extra(c, `service ${c.service ?? "(none)"}`));
-  items.push(...releaseDrift(want.release, seen));
+  items.push(...releaseDrift(want, seen));
   return items;
 }
 
@@ -123,7 +125,7 @@ const extra = (c: ContainerView, what: string): DriftItem => ({
   found: `${c.state} container (${what}, image ${short(c.ref)})`,
 });
 
-function releaseDrift(release: string, seen: Observation): DriftItem[] {
+function releaseDrift({ release, composeSha }: Expected, seen: Observation): DriftItem[] {
   const items: DriftItem[] = [];
   const want = `releases/${release}`;
   if (seen.current !== want) {
@@ -136,10 +138,10 @@ function releaseDrift(release: string, seen: Observation): DriftItem[] {
   const file = `${want}/docker-compose.yml`;
   if (seen.composeSha === null) {
     items.push({ subject: file, expected: `the file of release ${release}`, found: "missing" });
-  } else if (!seen.composeSha.startsWith(release)) {
+  } else if (seen.composeSha !== composeSha) {
     items.push({
       subject: file,
-      expected: `sha256 ${release}…`,
+      expected: `sha256 ${composeSha.slice(0, 16)}…`,
       found: `sha256 ${seen.composeSha.slice(0, 16)}… (edited on the Pi)`,
     });
   }

@@ -1,6 +1,8 @@
 // What the PiRollout provider does on the Pi. The provider loads this module by its absolute
 // path at run time (its own code is serialized into state), so everything remote lives here.
+import { createHash } from "crypto";
 import { driftOf, expectedServices, type DriftItem } from "./drift";
+import { envFileOf } from "./compose";
 import { shellJoin } from "./ssh/commands";
 import { runRemote, type SshTarget } from "./ssh/executor";
 import { observeScript, parseObservation } from "./ssh/observe";
@@ -11,6 +13,8 @@ export interface RolloutTarget extends SshTarget {
   project: string;
   remoteDir: string;
   compose: string;
+  /** Secret environment by service; absent in state written before it existed. */
+  env?: Record<string, Record<string, string>>;
   release: string;
   healthTimeout: number;
   /** Registry the Pi logs in to before it pulls; "" for none. */
@@ -30,7 +34,14 @@ export async function runOnPi(
 ): Promise<string> {
   const result = await runRemote(target, command, opts);
   if (result.code !== 0) {
-    const tail = (result.stderr || result.stdout).trim().split("\n").slice(-30).join("\n");
+    // What the tools said (compose's own errors are on stdout), then the rollout's verdict.
+    const tail = [result.stdout, result.stderr]
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .join("\n")
+      .split("\n")
+      .slice(-30)
+      .join("\n");
     throw new Error(`on ${target.user}@${target.host} (exit ${result.code}):\n${tail}`);
   }
   return result.stdout.trim();
@@ -48,9 +59,25 @@ export async function rollOut(t: RolloutTarget, recreate: readonly string[] = []
     recreate,
   });
   await runOnPi(t, shellJoin(bashC(script)), {
-    stdin: t.compose,
+    stdin: releaseFiles(t.compose, t.env ?? {}),
     timeoutMs: (t.healthTimeout + 600) * 1000,
   });
+}
+
+/**
+ * The release's files as the rollout reads them on stdin, one per line: `<name> <base64>`. The
+ * compose file, then an env file for every service it names (secrets never on a command line).
+ */
+export function releaseFiles(compose: string, env: Record<string, Record<string, string>>): string {
+  const line = (name: string, text: string) => `${name} ${Buffer.from(text).toString("base64")}\n`;
+  const envText = (vars: Record<string, string>) =>
+    Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join("");
+  return [
+    line("docker-compose.yml", compose),
+    ...Object.keys(expectedServices(compose)).map((s) => line(envFileOf(s), envText(env[s] ?? {}))),
+  ].join("");
 }
 
 /** The Pi's Engine logs in to the registry; the password goes on stdin, never on a command line. */
@@ -92,5 +119,6 @@ export async function observeDrift(t: RolloutTarget): Promise<DriftItem[]> {
       `cannot read the Pi back (${t.user}@${t.host}:${t.port}): ${(err as Error).message}`,
     );
   }
-  return driftOf({ project: t.project, release: t.release, services }, seen);
+  const composeSha = createHash("sha256").update(t.compose).digest("hex");
+  return driftOf({ project: t.project, release: t.release, composeSha, services }, seen);
 }

@@ -27,6 +27,11 @@ export interface PiRolloutArgs {
   readonly connection: PiConnection;
   /** The compose file to run (components/compose.ts renders it). */
   readonly compose: pulumi.Input<string>;
+  /**
+   * Secret environment by service, written as `<service>.env` (mode 600) beside the compose
+   * file; every service named in the compose file gets one, empty if it has no entry here.
+   */
+  readonly env?: pulumi.Input<Record<string, Record<string, string>>>;
   /** Compose project name. @default "lucid" */
   readonly project?: string;
   /** Releases directory on the Pi. @default "/home/<user>/lucid" */
@@ -50,6 +55,7 @@ interface Inputs {
   project: string;
   remoteDir: string;
   compose: string;
+  env: Record<string, Record<string, string>>;
   release: string;
   healthTimeout: number;
   /** Registry login on the Pi: empty strings when the registry wants none. */
@@ -121,9 +127,19 @@ export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
 /** Outputs right after a rollout: the Pi runs exactly the release. */
 const settled = (inputs: Inputs): Outputs => ({ ...inputs, drift: [] });
 
-/** The release name: the compose file's own hash, so the same set is the same release. */
-export const releaseOf = (compose: string): string =>
-  createHash("sha256").update(compose).digest("hex").slice(0, 16);
+/**
+ * The release name: the hash of its compose file, and of its environment when it has one, so
+ * the same set is the same release and a changed secret is a new one.
+ */
+export function releaseOf(compose: string, env: Record<string, Record<string, string>> = {}) {
+  const hash = createHash("sha256").update(compose);
+  const vars = Object.entries(env)
+    .filter(([, v]) => Object.keys(v).length > 0)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([svc, v]) => [svc, Object.entries(v).sort(([a], [b]) => a.localeCompare(b))]);
+  if (vars.length > 0) hash.update("\0").update(JSON.stringify(vars));
+  return hash.digest("hex").slice(0, 16);
+}
 
 /**
  * The Lucid set on the Pi over SSH (host key pinned): a release directory per compose file, a
@@ -141,7 +157,11 @@ export class PiRollout extends pulumi.dynamic.Resource {
     const project = args.project ?? "lucid";
     const remoteDir = args.remoteDir ?? pulumi.interpolate`/home/${c.user}/lucid`;
     const healthTimeout = args.healthTimeout ?? 300;
-    const release = pulumi.output(args.compose).apply(releaseOf);
+    const env = pulumi.secret(args.env ?? {});
+    // A hash of the environment is no secret (the release names a directory on the Pi).
+    const release = pulumi.unsecret(
+      pulumi.all([args.compose, env]).apply(([compose, e]) => releaseOf(compose, e)),
+    );
     const inputs = {
       host: c.host,
       port: c.port,
@@ -151,6 +171,7 @@ export class PiRollout extends pulumi.dynamic.Resource {
       project,
       remoteDir,
       compose: args.compose,
+      env,
       release,
       healthTimeout,
       registry: args.registryAuth?.address ?? "",
@@ -163,7 +184,9 @@ export class PiRollout extends pulumi.dynamic.Resource {
       piRolloutProvider,
       name,
       inputs,
-      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["privateKey", "registryPassword"] }),
+      pulumi.mergeOptions(opts, {
+        additionalSecretOutputs: ["privateKey", "registryPassword", "env"],
+      }),
       "lucid",
       "PiRollout",
     );

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { renderCompose, type ComposeService } from "../components/compose";
+import { envFileOf, renderCompose, type ComposeService } from "../components/compose";
 import { DistrolessImage } from "../components/distroless-image";
 import { byDigest, viaRegistry } from "../components/image-ref";
 import { PiRollout } from "../components/pi-rollout";
@@ -53,6 +53,7 @@ export function defineLucid(cfg: StackConfig) {
   const rollout = new PiRollout("lucid-on-pi", {
     connection: { ...cfg.pi, privateKey: cfg.sshPrivateKey },
     compose,
+    env: cfg.serviceEnv,
     registryAuth: cfg.registryAuth && { address: cfg.registry.pull, ...cfg.registryAuth },
     project: cfg.pi.project,
     remoteDir: cfg.pi.dir,
@@ -85,7 +86,14 @@ function composeService(
 ): ComposeService {
   // The gateway's published port is the stack's; inside, it always listens on 8080.
   const publish = s.publish.map((p) => p.replace(/^8080:/, `${pi.gatewayPort}:`));
-  return { ...s, image, publish, platform: pi.platform, dependsOn: DEPENDS_ON[s.name] };
+  return {
+    ...s,
+    image,
+    publish,
+    platform: pi.platform,
+    dependsOn: DEPENDS_ON[s.name],
+    envFile: envFileOf(s.name), // lucid:serviceEnv's values; empty when it sets none
+  };
 }
 
 /** The runtime bases, the probe and the five services, for every platform of the stack. */

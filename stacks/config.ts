@@ -128,6 +128,13 @@ export const stackSchema = z
       .literal("<secret>")
       .optional()
       .describe("The registry password or token (a Pulumi secret); with registry.username"),
+    serviceEnv: z
+      .literal("<secret>")
+      .optional()
+      .describe(
+        "Environment for the services (a Pulumi secret): {<service>: {<NAME>: <value>}}, " +
+          "written on the Pi as the release's <service>.env files, mode 600",
+      ),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -143,17 +150,47 @@ export const stackSchema = z
   });
 
 type Parsed = z.infer<typeof stackSchema>;
-export type StackSettings = Omit<Parsed, "sshPrivateKey" | "registryPassword" | "registry"> & {
+export type StackSettings = Omit<
+  Parsed,
+  "sshPrivateKey" | "registryPassword" | "serviceEnv" | "registry"
+> & {
   registry: Parsed["registry"] & { pull: string };
 };
 export type StackConfig = StackSettings & {
   sshPrivateKey: pulumi.Output<string>;
   /** Registry login, when the registry wants one; the password stays a secret Output. */
   registryAuth?: { username: string; password: pulumi.Output<string> };
+  /** Secret environment per service (empty when none is set). */
+  serviceEnv: pulumi.Output<ServiceEnv>;
 };
 
 /** Config keys whose values are credentials: set with --secret, never seen by the schema. */
-const SECRET_KEYS = ["sshPrivateKey", "registryPassword"] as const;
+const SECRET_KEYS = ["sshPrivateKey", "registryPassword", "serviceEnv"] as const;
+
+/** Secret environment, by service then variable name. */
+export type ServiceEnv = Record<string, Record<string, string>>;
+
+/**
+ * The shape of lucid:serviceEnv, checked without printing a value: known services, variable
+ * names, one-line string values (an env file is line-based).
+ */
+export function serviceEnvProblems(env: unknown, services: readonly string[]): string[] {
+  const key = `${NAMESPACE}:serviceEnv`;
+  if (env === null || typeof env !== "object" || Array.isArray(env))
+    return [`${key}: must be an object of services`];
+  return Object.entries(env as Record<string, unknown>).flatMap(([svc, vars]) => {
+    if (!services.includes(svc)) return [`${key}.${svc}: not a service (${services.join(", ")})`];
+    if (vars === null || typeof vars !== "object" || Array.isArray(vars))
+      return [`${key}.${svc}: must be an object of variables`];
+    return Object.entries(vars as Record<string, unknown>).flatMap(([name, value]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+        return [`${key}.${svc}.${name}: not an environment variable name`];
+      if (typeof value !== "string" || /[\r\n\0]/.test(value))
+        return [`${key}.${svc}.${name}: must be a one-line string`];
+      return [];
+    });
+  });
+}
 
 /** A config error that names every offending key and never prints a value. */
 export class ConfigError extends pulumi.RunError {
@@ -188,8 +225,10 @@ const describeIssue = (issue: z.core.$ZodIssue, raw: unknown): string => {
 export function parseStackConfig(
   raw: Record<string, unknown>,
   secretKeys: ReadonlySet<string>,
+  services: readonly string[] = [],
 ): StackSettings {
   const problems: string[] = [];
+  if ("serviceEnv" in raw) problems.push(...serviceEnvProblems(raw.serviceEnv, services));
   const masked: Record<string, unknown> = { ...raw };
   for (const key of SECRET_KEYS.filter((k) => k in raw)) {
     if (!secretKeys.has(key))
@@ -199,7 +238,7 @@ export function parseStackConfig(
   const parsed = stackSchema.safeParse(masked);
   if (!parsed.success) problems.push(...parsed.error.issues.map((i) => describeIssue(i, masked)));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  const { sshPrivateKey: _, registryPassword: __, ...settings } = parsed.data;
+  const { sshPrivateKey: _, registryPassword: __, serviceEnv: ___, ...settings } = parsed.data;
   return {
     ...settings,
     registry: { ...settings.registry, pull: settings.registry.pull ?? settings.registry.push },
@@ -214,8 +253,11 @@ const parseValue = (v: string): unknown => {
   }
 };
 
-/** Reads and validates the current stack's config; call once, before any resource exists. */
-export function loadConfig(): StackConfig {
+/**
+ * Reads and validates the current stack's config; call once, before any resource exists.
+ * `services` are the names lucid:serviceEnv may use.
+ */
+export function loadConfig(services: readonly string[]): StackConfig {
   const prefix = `${NAMESPACE}:`;
   const all = pulumi.runtime.allConfig();
   const raw: Record<string, unknown> = {};
@@ -226,7 +268,7 @@ export function loadConfig(): StackConfig {
     raw[key] = parseValue(v);
     if (isConfigSecret(k)) secret.add(key);
   }
-  const settings = parseStackConfig(raw, secret);
+  const settings = parseStackConfig(raw, secret, services);
   const config = new pulumi.Config(NAMESPACE);
   const sshPrivateKey = settings.rollout
     ? config.requireSecret("sshPrivateKey")
@@ -235,5 +277,9 @@ export function loadConfig(): StackConfig {
   const registryAuth = username
     ? { username, password: config.requireSecret("registryPassword") }
     : undefined;
-  return { ...settings, sshPrivateKey, registryAuth };
+  const serviceEnv =
+    "serviceEnv" in raw
+      ? config.requireSecretObject<ServiceEnv>("serviceEnv")
+      : pulumi.secret<ServiceEnv>({});
+  return { ...settings, sshPrivateKey, registryAuth, serviceEnv };
 }

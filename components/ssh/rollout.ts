@@ -14,6 +14,8 @@ export interface RolloutParams {
   keep: number;
   /** Services whose containers are removed before `up` (drift compose does not replace). */
   recreate?: readonly string[];
+  /** Seconds to wait for another rollout's lock. @default healthTimeout + 120 */
+  lockWait?: number;
 }
 
 /** The fixed part of the rollout: bash on the Pi, the values above set before it. (No "$" + "{"
@@ -21,16 +23,43 @@ export interface RolloutParams {
 const ROLLOUT = String.raw`
 set -euo pipefail
 mkdir -p "$dir/releases"
-if ! mkdir "$dir/.lock" 2>/dev/null; then
-  echo "lucid: another rollout holds $dir/.lock (since $(stat -c %y "$dir/.lock" 2>/dev/null)); nothing was changed" >&2
-  exit 75
-fi
-trap 'rmdir "$dir/.lock"' EXIT
+# What the rollout says goes to the caller and to $dir/rollout.log, the Pi's own record.
+exec 2> >(tee -a "$dir/rollout.log" >&2)
+echo "lucid: $(date -u +%FT%TZ) rollout of release $release begins" >&2
+# One rollout at a time: the lock is a directory holding its rollout's pid. Another live rollout
+# is waited for (bounded); a lock whose rollout is gone (its SSH connection dropped) is taken over.
+lock="$dir/.lock"
+waited=0
+until mkdir "$lock" 2>/dev/null; do
+  holder="$(cat "$lock/pid" 2>/dev/null || true)"
+  if [ -n "$holder" ] && [ ! -d "/proc/$holder" ]; then
+    echo "lucid: rollout $holder left its lock behind and is gone; taking it over" >&2
+    rm -rf "$lock"
+    continue
+  fi
+  if [ "$waited" -ge "$lockwait" ]; then
+    echo "lucid: another rollout (pid $holder) still holds $lock after $lockwait s; nothing was changed" >&2
+    exit 75
+  fi
+  [ "$waited" -gt 0 ] || echo "lucid: waiting for another rollout (pid $holder) to finish" >&2
+  sleep 2
+  waited=$((waited + 2))
+done
+echo "$$" >"$lock/pid"
+trap 'rm -rf "$lock"' EXIT
 new="$dir/releases/$release"
 mkdir -p "$new"
-# The compose file arrives on stdin; written whole, then moved: never half a file.
-cat >"$new/docker-compose.yml.tmp"
-mv -f "$new/docker-compose.yml.tmp" "$new/docker-compose.yml"
+# The release's files arrive on stdin, one per line, "<name> <base64>" (the compose file and an
+# env file per service, secrets among them): each written whole, mode 600, then moved into
+# place, so no file is ever half written.
+umask 077
+while read -r name data; do
+  [[ "$name" =~ ^[a-z0-9][a-z0-9._-]*$ ]] || { echo "lucid: refusing file name '$name'" >&2; exit 1; }
+  printf %s "$data" | base64 -d >"$new/$name.tmp"
+  mv -f "$new/$name.tmp" "$new/$name"
+done
+[ -s "$new/docker-compose.yml" ] || { echo "lucid: no compose file arrived" >&2; exit 1; }
+umask 022
 prev="$(readlink -f "$dir/current" 2>/dev/null || true)"
 compose() { local r="$1"; shift; docker-compose --ansi never -p "$project" -f "$r/docker-compose.yml" "$@"; }
 # Which service is not healthy (empty when all are); "!" marks one that failed for sure.
@@ -57,7 +86,10 @@ rollback() {
   echo "lucid: rollout of release $release failed: $bad $why; $back" >&2
   exit 1
 }
-compose "$new" pull --quiet 2>&1
+if ! compose "$new" pull --quiet 2>&1; then
+  echo "lucid: pulling the images of release $release failed (above); the running release was not touched" >&2
+  exit 1
+fi
 # Drift compose does not undo by itself (another image under a service's name, a container it
 # did not make): those containers go first, so up puts the right ones back. Volumes stay.
 for svc in $recreate; do
@@ -100,6 +132,7 @@ export function rolloutScript(p: RolloutParams): string {
     `timeout=${Math.floor(p.healthTimeout)}`,
     `keep=${Math.max(2, Math.floor(p.keep))}`,
     `recreate=${shellQuote((p.recreate ?? []).join(" "))}`,
+    `lockwait=${Math.floor(p.lockWait ?? p.healthTimeout + 120)}`,
   ];
   return `${vars.join("\n")}\n${ROLLOUT.trimStart()}`;
 }

@@ -2,12 +2,13 @@
 // on the real CLI, BuildKit, registry, Engine and sshd; in its own stack, project and port. The
 // registry here wants a login (scripts/registry-auth.sh): the build pushes and the Pi pulls with
 // the password from a secret config value.
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { devMachineKeys } from "../../stacks/dev-machine";
 import { changesOf, e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
-import { piContainers, piNetworks, piVolumes } from "../support/pi";
+import { piContainers, piDocker, piNetworks, piVolumes } from "../support/pi";
 import { getManifest } from "../../stacks/local-registry";
 import { lucidHome } from "../../stacks/workspace";
 
@@ -31,6 +32,8 @@ function get(url: string): Promise<{ status: number; body: string }> {
 }
 
 const AUTH_REGISTRY = "10.250.0.1:5001";
+/** A secret for api-server's environment (lucid:serviceEnv). */
+const TOKEN = `tok-${randomBytes(12).toString("hex")}`;
 const password = () =>
   fs.readFileSync(path.join(lucidHome(), "registry-auth", "password"), "utf8").trim();
 
@@ -41,6 +44,8 @@ beforeAll(async () => {
     registry: { push: AUTH_REGISTRY, repository: PROJECT, username: "lucid" },
   });
   await ctx.stack.setConfig("lucid:registryPassword", { value: password(), secret: true });
+  const env = { "api-server": { LUCID_E2E_TOKEN: TOKEN } };
+  await ctx.stack.setConfig("lucid:serviceEnv", { value: JSON.stringify(env), secret: true });
 });
 
 afterAll(() => tearDown(ctx));
@@ -101,7 +106,7 @@ describe("pulumi up of the Lucid set", () => {
     await ctx.stack.refresh({ onOutput: ctx.onOutput }); // a read of the Pi writes state too
     const checkpoint = path.join(ctx.dir, "state", ".pulumi", "stacks", "lucid", "e2e.json");
     const state = fs.readFileSync(checkpoint, "utf8");
-    const secrets = [...devMachineKeys().privateKey.split("\n").slice(1, -2), password()];
+    const secrets = [...devMachineKeys().privateKey.split("\n").slice(1, -2), password(), TOKEN];
     expect(secrets.length).toBeGreaterThan(3);
     const release = (await ctx.stack.outputs()).release.value as string;
     const onPi = fs.readFileSync(
@@ -111,6 +116,44 @@ describe("pulumi up of the Lucid set", () => {
     // Booleans, not toContain: a failure must not print the secret it found.
     for (const text of [state, ctx.log.join(""), onPi])
       expect(secrets.some((l) => text.includes(l))).toBe(false);
+  });
+
+  test("api-server's secret environment: a 600 file beside the compose file, in its container", async () => {
+    const release = (await ctx.stack.outputs()).release.value as string;
+    const file = `/home/deploy/${PROJECT}/releases/${release}/api-server.env`;
+    expect((fs.statSync(file).mode & 0o777).toString(8)).toBe("600");
+    expect(fs.readFileSync(file, "utf8") === `LUCID_E2E_TOKEN=${TOKEN}\n`).toBe(true);
+    const env = piDocker([
+      "inspect",
+      "-f",
+      "{{json .Config.Env}}",
+      piContainers(PROJECT)["api-server"].id,
+    ]);
+    expect((JSON.parse(env) as string[]).includes(`LUCID_E2E_TOKEN=${TOKEN}`)).toBe(true);
+    const others = piDocker([
+      "inspect",
+      "-f",
+      "{{json .Config.Env}}",
+      piContainers(PROJECT)["tor-proxy"].id,
+    ]);
+    expect(others.includes("LUCID_E2E_TOKEN")).toBe(false);
+  });
+
+  test("a wrong registry password: the Pi's login fails clearly, nothing changes, none printed", async () => {
+    const before = piContainers(PROJECT);
+    const wrong = `wrong-${randomBytes(8).toString("hex")}`;
+    await ctx.stack.setConfig("lucid:registryPassword", { value: wrong, secret: true });
+    await ctx.stack.setConfig("lucid:pi.gatewayPort", { value: String(PORT + 100) }, true);
+    const failed = ctx.stack.up({ onOutput: ctx.onOutput });
+    await expect(failed).rejects.toThrow(
+      /the Pi could not log in to registry 10\.250\.0\.1:5001 as lucid/,
+    );
+    const said = String(await failed.catch((e: Error) => e.message)) + ctx.log.join("");
+    expect(said.includes(wrong) || said.includes(password())).toBe(false);
+    expect(piContainers(PROJECT)).toEqual(before);
+    await ctx.stack.setConfig("lucid:registryPassword", { value: password(), secret: true });
+    await ctx.stack.setConfig("lucid:pi.gatewayPort", { value: String(PORT) }, true);
+    expect(changesOf((await ctx.stack.up({ onOutput: ctx.onOutput })).summary)).toEqual({});
   });
 
   test("destroy: the containers and networks are gone from the Pi, the volumes kept", async () => {

@@ -131,6 +131,36 @@ describe("parseStackConfig", () => {
     expect(problems).not.toContain("BEGIN OPENSSH");
   });
 
+  test("lucid:serviceEnv is checked by service and name, never printing a value", () => {
+    const services = ["api-server", "tor-proxy"];
+    const env = {
+      "api-server": { TOKEN: "ok", "BAD-NAME": "x", MULTI: "line1\nline2-s3cr3t" },
+      nosuch: { A: "b" },
+    };
+    const problems = (() => {
+      try {
+        parseStackConfig(
+          { ...valid(), serviceEnv: env },
+          new Set([...SECRET, "serviceEnv"]),
+          services,
+        );
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+      return [];
+    })();
+    expect(problems).toEqual([
+      "lucid:serviceEnv.api-server.BAD-NAME: not an environment variable name",
+      "lucid:serviceEnv.api-server.MULTI: must be a one-line string",
+      "lucid:serviceEnv.nosuch: not a service (api-server, tor-proxy)",
+    ]);
+    expect(problems.join("\n")).not.toContain("s3cr3t");
+    expect(problemsOf({ ...valid(), serviceEnv: { "api-server": {} } })).toEqual([
+      "lucid:serviceEnv.api-server: not a service ()",
+      "lucid:serviceEnv: must be a secret (pulumi config set --secret)",
+    ]);
+  });
+
   test("a registry login parses; its password never reaches the settings", () => {
     const raw: Record<string, unknown> = { ...valid(), registryPassword: "hunter2" };
     (raw.registry as Record<string, unknown>).username = "lucid";

@@ -12,6 +12,7 @@ const TOR = `10.250.0.1:5000/lucid@sha256:${"b".repeat(64)}`;
 const want = {
   project: "lucid",
   release: "0123456789abcdef",
+  composeSha: `0123456789abcdef${"0".repeat(48)}`,
   services: { "api-server": API, "tor-proxy": TOR },
 };
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
-import { parseStackConfig, type StackConfig } from "../../stacks/config";
+import { parseStackConfig, type ServiceEnv, type StackConfig } from "../../stacks/config";
 import { stackFileConfig } from "../support/stack-file";
 import { parse } from "yaml";
 import { releaseOf } from "../../components/pi-rollout";
@@ -30,6 +30,7 @@ const config = (runtime: StackConfig["bases"]["runtime"] = "local"): StackConfig
   },
   rollout: true,
   sshPrivateKey: pulumi.secret("PRIVATE-KEY"),
+  serviceEnv: pulumi.secret<ServiceEnv>({}),
 });
 
 const components = () =>
@@ -107,11 +108,17 @@ describe("defineLucid", () => {
     const doc = parse(await valueOf(out.compose));
     const services = await valueOf(out.services);
     for (const [name, svc] of Object.entries(
-      doc.services as Record<string, { image: string; platform: string }>,
+      doc.services as Record<string, { image: string; platform: string; env_file: string[] }>,
     )) {
       expect(svc.image).toBe(services[name].ref);
       expect(svc.platform).toBe("linux/arm64");
+      expect(svc.env_file).toEqual([`${name}.env`]);
     }
+  });
+
+  test("the services' environment goes to the rollout as a secret", () => {
+    const rollout = seen.find((r) => r.type.includes("PiRollout"))!;
+    expect(rollout.inputs.env).toEqual({ [specialSigKey]: specialSecretSig, value: {} });
   });
 });
 
@@ -178,7 +185,11 @@ describe("the pi stack", () => {
       },
       new Set([...secret, "sshPrivateKey"]),
     );
-    const out = lucid.defineLucid({ ...settings, sshPrivateKey: pulumi.secret("KEY") });
+    const out = lucid.defineLucid({
+      ...settings,
+      sshPrivateKey: pulumi.secret("KEY"),
+      serviceEnv: pulumi.secret<ServiceEnv>({}),
+    });
     const doc = parse(await valueOf(out.compose));
     expect(Object.keys(doc.services)).toEqual([
       "tor-proxy",

@@ -1,3 +1,4 @@
+import { releaseFiles } from "../../components/pi-remote";
 import { piRolloutProvider, releaseOf } from "../../components/pi-rollout";
 import { rolloutScript, teardownScript } from "../../components/ssh/rollout";
 
@@ -47,10 +48,34 @@ describe("PiRollout provider", () => {
     );
   });
 
-  test("a release is named by its compose file", () => {
+  test("a release is named by its compose file, and by its environment when it has one", () => {
     expect(releaseOf("a")).toBe(releaseOf("a"));
     expect(releaseOf("a")).not.toBe(releaseOf("b"));
     expect(releaseOf("a")).toMatch(/^[0-9a-f]{16}$/);
+    expect(releaseOf("a", { s: {} })).toBe(releaseOf("a"));
+    expect(releaseOf("a", { s: { K: "1" } })).not.toBe(releaseOf("a", { s: { K: "2" } }));
+    expect(releaseOf("a", { s: { K: "1", L: "2" }, t: { M: "3" } })).toBe(
+      releaseOf("a", { t: { M: "3" }, s: { L: "2", K: "1" } }),
+    );
+  });
+
+  test("the release's files: the compose file, then an env file for every service", () => {
+    const compose = "services:\n  api:\n    image: a\n  tor:\n    image: b\n";
+    const lines = releaseFiles(compose, { api: { TOKEN: "s3cr3t" } })
+      .trimEnd()
+      .split("\n");
+    const files = Object.fromEntries(
+      lines.map((l) => {
+        const [name, data] = l.split(" ");
+        return [name, Buffer.from(data ?? "", "base64").toString()];
+      }),
+    );
+    expect(files).toEqual({
+      "docker-compose.yml": compose,
+      "api.env": "TOKEN=s3cr3t\n",
+      "tor.env": "",
+    });
+    expect(lines.join("\n")).not.toContain("s3cr3t"); // on the wire, base64 on stdin only
   });
 });
 
@@ -64,13 +89,14 @@ describe("rollout programs", () => {
       keep: 5,
       recreate: ["api-server", "tor-proxy"],
     });
-    expect(script.split("\n").slice(0, 7)).toEqual([
+    expect(script.split("\n").slice(0, 8)).toEqual([
       "dir='/home/pi/my lucid'",
       "project=lucid",
       "release=abc",
       "timeout=300",
       "keep=5",
       "recreate='api-server tor-proxy'",
+      "lockwait=420",
       "set -euo pipefail",
     ]);
   });
@@ -83,7 +109,8 @@ describe("rollout programs", () => {
       healthTimeout: 60,
       keep: 1,
     });
-    expect(script).toContain('mkdir "$dir/.lock"');
+    expect(script).toContain('until mkdir "$lock"');
+    expect(script).toContain("umask 077"); // the env files hold secrets
     expect(script).toContain("keep=2"); // never fewer than current and previous
     expect(script).toContain('compose "$prev" up -d --remove-orphans');
     expect(script).not.toMatch(/down -v|volume rm|--volumes/);
