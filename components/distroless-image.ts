@@ -66,7 +66,11 @@ export class DistrolessImage extends pulumi.ComponentResource {
   constructor(name: string, args: DistrolessImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lucid:images:DistrolessImage", name, {}, opts);
     const platforms = args.platforms ?? ["linux/amd64", "linux/arm64"];
-    const perPlatform = platforms.map((p) => this.buildFor(name, p, args));
+    // One platform after the other: their arch-independent layers (a COPY of the same files)
+    // are the same blobs, and two pushes of one blob at once race in the registry (distribution
+    // 2.8 then refuses the manifest: "blob unknown"). Services still build side by side.
+    const perPlatform: dockerbuild.Image[] = [];
+    for (const p of platforms) perPlatform.push(this.buildFor(name, p, args, perPlatform.at(-1)));
     const index = this.joinPlatforms(name, perPlatform, args);
     this.ref = index.ref;
     this.digests = pulumi
@@ -75,7 +79,12 @@ export class DistrolessImage extends pulumi.ComponentResource {
     this.registerOutputs({ ref: this.ref, digests: this.digests });
   }
 
-  private buildFor(name: string, platform: Platform, args: DistrolessImageArgs): dockerbuild.Image {
+  private buildFor(
+    name: string,
+    platform: Platform,
+    args: DistrolessImageArgs,
+    after?: dockerbuild.Image,
+  ): dockerbuild.Image {
     const tag = pulumi.interpolate`${args.repository}:${args.tag}-${arch(platform)}`;
     const cache = pulumi.interpolate`${args.repository}:cache-${args.tag}-${arch(platform)}`;
     return new dockerbuild.Image(
@@ -109,7 +118,7 @@ export class DistrolessImage extends pulumi.ComponentResource {
       },
       // A pushed digest is never deleted by Pulumi: docker-build 0.0.22 deletes the old digest
       // after a replace, and a rebuild of unchanged sources has the same digest as before.
-      { parent: this, retainOnDelete: true },
+      { parent: this, retainOnDelete: true, dependsOn: after ? [after] : [] },
     );
   }
 

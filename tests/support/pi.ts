@@ -11,13 +11,16 @@ export function piDocker(args: string[], timeoutMs = 120_000): string {
   return r.stdout.trim();
 }
 
-/** The project's containers on the Pi: service -> { id, image, health, arch }. */
+/**
+ * The project's containers on the Pi: service -> { id, image, health, arch }. A container removed
+ * while it is read (a rollout recreating it) is left out.
+ */
 export function piContainers(project: string) {
   const ids = piDocker(["ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`])
     .split("\n")
     .filter(Boolean);
-  return Object.fromEntries(
-    ids.map((id) => {
+  const rows = ids.flatMap((id) => {
+    try {
       const [service, image, health] = piDocker([
         "inspect",
         "--format",
@@ -25,9 +28,13 @@ export function piContainers(project: string) {
         id,
       ]).split(" ");
       const arch = piDocker(["image", "inspect", "--format", "{{.Architecture}}", image]);
-      return [service, { id, image, health, arch }];
-    }),
-  );
+      return [[service, { id, image, health, arch }] as const];
+    } catch (err) {
+      if (/No such (object|image)/.test(String(err))) return [];
+      throw err;
+    }
+  });
+  return Object.fromEntries(rows);
 }
 
 /** Names of the project's networks or volumes on the Pi, sorted. */
@@ -46,3 +53,58 @@ const piList = (kind: "network" | "volume", project: string) =>
 
 export const piNetworks = (project: string) => piList("network", project);
 export const piVolumes = (project: string) => piList("volume", project);
+
+/** service -> container id of the project on the Pi. */
+export const piIds = (project: string): Record<string, string> =>
+  Object.fromEntries(Object.entries(piContainers(project)).map(([s, c]) => [s, c.id]));
+
+/** Waits (bounded) until the project's five services are healthy; returns service -> health. */
+export async function waitAllHealthy(project: string, seconds: number) {
+  let health: Record<string, string> = {};
+  for (let i = 0; i < seconds / 2; i++) {
+    health = Object.fromEntries(
+      Object.entries(piContainers(project)).map(([s, c]) => [s, c.health]),
+    );
+    if (Object.keys(health).length === 5 && Object.values(health).every((h) => h === "healthy"))
+      break;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  return health;
+}
+
+// Tor rewrites its own bookkeeping (state, lock, caches) and a new control cookie whenever it
+// starts: not data.
+const HASH_VOLUMES = [
+  "import fnmatch,hashlib,os",
+  "skip=['state','lock','control_auth_cookie','cached-*','sr-state','*.tmp','*.new']",
+  "for v in sorted(os.listdir('/v')):",
+  " h=hashlib.sha256()",
+  " for r,d,f in sorted(os.walk('/v/'+v)):",
+  "  d.sort()",
+  "  for n in sorted(f):",
+  "   if v.endswith('_tor-data') and any(fnmatch.fnmatch(n,s) for s in skip): continue",
+  "   p=os.path.join(r,n); h.update(p.encode()); h.update(open(p,'rb').read())",
+  " print(v, h.hexdigest())",
+].join("\n");
+
+/**
+ * A hash of every file in each of the project's volumes (Tor's keys, the onion service's key and
+ * hostname, the API's key, the toolbox's data; not Tor's run bookkeeping), read on the Pi by an
+ * image of the set (`tools`, which has Python), mounted read-only: volume -> sha256.
+ */
+export function volumeHashes(project: string, tools: string): Record<string, string> {
+  const mounts = piVolumes(project).flatMap((v) => ["-v", `${v}:/v/${v}:ro`]);
+  const out = piDocker([
+    "run",
+    "--rm",
+    "--network",
+    "none",
+    "--entrypoint",
+    "/usr/bin/python3",
+    ...mounts,
+    tools,
+    "-c",
+    HASH_VOLUMES,
+  ]);
+  return Object.fromEntries(out.split("\n").map((l) => l.split(" ") as [string, string]));
+}

@@ -1,0 +1,278 @@
+// Faults injected by the test itself on the real parts: a changed host key, a wrong deploy key,
+// the registry down during a push, the SSH connection dropped mid-rollout, the Pi's Engine
+// restarted, two ups at once, a rollout already running on the Pi, its disk full during a pull,
+// a service that never becomes healthy. Each case ends with the Pi running a known release, all
+// healthy, and every volume byte-identical to before.
+import { execFileSync, spawn, spawnSync } from "child_process";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "yaml";
+import { devMachineKeys } from "../../stacks/dev-machine";
+import { refreshDrift } from "../../stacks/drift-check";
+import { lucidHome, PROJECT_DIR } from "../../stacks/workspace";
+import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
+import { piIds, volumeHashes, waitAllHealthy } from "../support/pi";
+
+jest.setTimeout(30 * 60_000);
+
+const PROJECT = "lucid-faults";
+const DIR = `/home/deploy/${PROJECT}`;
+const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
+const ALL_HEALTHY = Object.fromEntries(SERVICES.map((s) => [s, "healthy"]));
+let ctx: Awaited<ReturnType<typeof e2eStack>>;
+let tools: string;
+let volumes: Record<string, string>;
+let nginxConf: string;
+
+/** A change to api-gateway (quick to become healthy): a new image, a new release. */
+const changeGateway = () => fs.appendFileSync(nginxConf, `\n# change ${Date.now()}\n`);
+const release = async () => (await ctx.stack.outputs()).release.value as string;
+const sh = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { encoding: "utf8", timeout: 120_000 });
+const script = (name: string) => sh("bash", [path.join(PROJECT_DIR, "scripts", name)]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `lucid up` of this stack as its own process (the CLI of README's day to day). */
+function cliUp(): Promise<{ code: number | null; out: string }> {
+  const child = spawn(
+    "node",
+    [path.join(PROJECT_DIR, "dist", "bin", "lucid.js"), "up", "--stack", "faults"],
+    {
+      env: {
+        ...process.env,
+        LUCID_WORK_DIR: ctx.dir,
+        PULUMI_BACKEND_URL: `file://${ctx.dir}/state`,
+        PULUMI_CONFIG_PASSPHRASE: "e2e",
+      },
+    },
+  );
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
+}
+
+/** Waits (bounded) until `check` holds. */
+async function until(what: string, seconds: number, check: () => boolean) {
+  for (let i = 0; i < seconds * 4; i++) {
+    if (check()) return;
+    await sleep(250);
+  }
+  throw new Error(`${what}: not within ${seconds} s`);
+}
+
+/** The known good state every case ends in. */
+async function expectGood(want?: string) {
+  expect(await waitAllHealthy(PROJECT, 240)).toEqual(ALL_HEALTHY);
+  if (want) expect(fs.readlinkSync(`${DIR}/current`)).toBe(`releases/${want}`);
+  expect(volumeHashes(PROJECT, tools)).toEqual(volumes);
+}
+
+beforeAll(async () => {
+  const standIn = onPiStandIn(PROJECT, 18084);
+  ctx = await e2eStack(
+    "faults",
+    { ...standIn, registry: { ...standIn.registry, repository: "lucid-e2e" } },
+    { copyInfra: true },
+  );
+  nginxConf = path.join(ctx.dir, "infra", "images", "api-gateway", "nginx.conf");
+  const result = await ctx.stack.up({ onOutput: ctx.onOutput });
+  tools = (result.outputs.services.value as Record<string, { ref: string }>)["server-tools"].ref;
+  await waitAllHealthy(PROJECT, 240);
+  volumes = volumeHashes(PROJECT, tools);
+  expect(Object.keys(volumes)).toHaveLength(4);
+});
+
+afterAll(() => tearDown(ctx));
+
+describe("faults", () => {
+  test("a changed host key: the rollout refuses to connect and says so; nothing runs", async () => {
+    const before = piIds(PROJECT);
+    const good = await release();
+    const other = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lucid-key-")), "k");
+    sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
+    const otherKey = fs.readFileSync(`${other}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+    await ctx.stack.setConfig("lucid:pi.hostKey", { value: otherKey }, true);
+    await expect(ctx.stack.up({ onOutput: ctx.onOutput })).rejects.toThrow(
+      /host key does not match the pinned pi\.hostKey; refusing to connect/,
+    );
+    expect(piIds(PROJECT)).toEqual(before);
+    await ctx.stack.setConfig("lucid:pi.hostKey", { value: devMachineKeys().hostKey }, true);
+    await expectGood(good);
+  });
+
+  test("a wrong deploy key: a clear error, no key printed; the right one then rolls out", async () => {
+    const good = await release();
+    const before = piIds(PROJECT);
+    const wrong = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lucid-key-")), "k");
+    sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", wrong]);
+    const wrongKey = fs.readFileSync(wrong, "utf8");
+    await ctx.stack.setConfig("lucid:sshPrivateKey", { value: wrongKey, secret: true });
+    changeGateway();
+    const failed = ctx.stack.up({ onOutput: ctx.onOutput });
+    await expect(failed).rejects.toThrow(/All configured authentication methods failed/);
+    const said = String(await failed.catch((e: Error) => e.message)) + ctx.log.join("");
+    expect(said.includes(wrongKey.split("\n")[1])).toBe(false);
+    expect(piIds(PROJECT)).toEqual(before);
+    expect(fs.readlinkSync(`${DIR}/current`)).toBe(`releases/${good}`);
+    await ctx.stack.setConfig("lucid:sshPrivateKey", {
+      value: devMachineKeys().privateKey,
+      secret: true,
+    });
+    await ctx.stack.up({ onOutput: ctx.onOutput });
+    await expectGood(await release());
+  });
+
+  test("the registry down during the push: up fails clearly, the Pi keeps its release", async () => {
+    const good = await release();
+    const before = piIds(PROJECT);
+    process.kill(Number(fs.readFileSync("/run/lucid/registry.pid", "utf8")), "SIGTERM");
+    try {
+      await until("registry stopped", 20, () => {
+        const r = spawnSync("curl", ["-s", "-o", "/dev/null", "https://10.250.0.1:5000/v2/"]);
+        return r.status !== 0;
+      });
+      changeGateway();
+      await expect(ctx.stack.up({ onOutput: ctx.onOutput })).rejects.toThrow(
+        /10\.250\.0\.1:5000[\s\S]*(connection refused|connect:)/,
+      );
+      expect(piIds(PROJECT)).toEqual(before);
+      expect(fs.readlinkSync(`${DIR}/current`)).toBe(`releases/${good}`);
+    } finally {
+      script("registry.sh");
+    }
+    await ctx.stack.up({ onOutput: ctx.onOutput });
+    expect(await release()).not.toBe(good);
+    await expectGood(await release());
+  });
+
+  test("the SSH connection dropped mid-rollout: never half a release; the next up completes", async () => {
+    const good = await release();
+    changeGateway();
+    const up = ctx.stack.up({ onOutput: ctx.onOutput });
+    await until("the rollout holds the Pi's lock", 300, () => fs.existsSync(`${DIR}/.lock/pid`));
+    await sleep(1500);
+    spawnSync("pkill", ["-KILL", "-u", "deploy", "sshd"]);
+    await expect(up).rejects.toThrow();
+    for (const r of fs.readdirSync(`${DIR}/releases`)) {
+      const file = `${DIR}/releases/${r}/docker-compose.yml`;
+      if (!fs.existsSync(file)) continue; // a release whose files never arrived
+      expect([r, Object.keys(parse(fs.readFileSync(file, "utf8")).services).length]).toEqual([
+        r,
+        5,
+      ]);
+    }
+    expect(fs.readdirSync(`${DIR}/releases`)).toContain(
+      fs.readlinkSync(`${DIR}/current`).split("/")[1],
+    );
+    await ctx.stack.up({ onOutput: ctx.onOutput });
+    const now = await release();
+    expect(now).not.toBe(good);
+    await expectGood(now);
+  });
+
+  test("the Pi's Engine restarted: the set comes back by itself and refresh finds no drift", async () => {
+    const good = await release();
+    const pid = Number(fs.readFileSync("/run/lucid/docker-pi-engine.pid", "utf8"));
+    process.kill(pid, "SIGTERM");
+    await until("the Pi's Engine stopped", 60, () => !fs.existsSync(`/proc/${pid}`));
+    script("pi-standin.sh");
+    await expectGood(good);
+    expect(await refreshDrift(ctx.stack, { write: true })).toEqual([]);
+  });
+
+  test("two ups at once on the same stack: one runs, the other fails clearly", async () => {
+    changeGateway();
+    const first = cliUp();
+    const locks = path.join(ctx.dir, "state", ".pulumi", "locks");
+    await until("the first up holds the stack", 120, () => {
+      try {
+        return fs.readdirSync(locks, { recursive: true }).some((f) => String(f).endsWith(".json"));
+      } catch {
+        return false;
+      }
+    });
+    const second = await cliUp();
+    expect(second.code).toBe(1);
+    expect(second.out).toMatch(/locked/);
+    const done = await first;
+    expect([done.code, done.out.slice(-2000)]).toEqual([0, expect.any(String)]);
+    await expectGood(await release());
+  });
+
+  test("a rollout already running on the Pi is waited for; a lock left behind is taken over", async () => {
+    // Another rollout, as the Pi sees one: the lock held by a live process of the deploy user.
+    const holder = spawn("su", [
+      "deploy",
+      "-s",
+      "/bin/bash",
+      "-c",
+      `mkdir ${DIR}/.lock && echo $$ > ${DIR}/.lock/pid && exec sleep 8`,
+    ]);
+    await until("the other rollout holds the lock", 20, () => fs.existsSync(`${DIR}/.lock/pid`));
+    changeGateway();
+    await ctx.stack.up({ onOutput: ctx.onOutput });
+    const record = () => fs.readFileSync(`${DIR}/rollout.log`, "utf8");
+    expect(record()).toContain("waiting for another rollout");
+    holder.kill();
+    // A lock whose rollout is gone (pid 2^22 - 1 is beyond pid_max here: no such process).
+    spawnSync("su", [
+      "deploy",
+      "-s",
+      "/bin/bash",
+      "-c",
+      `mkdir ${DIR}/.lock && echo 4194303 > ${DIR}/.lock/pid`,
+    ]);
+    changeGateway();
+    await ctx.stack.up({ onOutput: ctx.onOutput });
+    expect(record()).toContain("rollout 4194303 left its lock behind and is gone; taking it over");
+    await expectGood(await release());
+  });
+
+  test("disk full on the Pi during the pull: a clear error; the running release untouched", async () => {
+    const good = await release();
+    const before = piIds(PROJECT);
+    // The Engine downloads layers into its data root's tmp/: a full filesystem there.
+    const tmp = path.join(lucidHome(), "pi", "docker", "tmp");
+    sh("mount", ["-t", "tmpfs", "-o", "size=256k", "lucid-pi-full", tmp]);
+    try {
+      try {
+        fs.writeFileSync(path.join(tmp, "fill"), Buffer.alloc(1024 * 1024));
+      } catch {
+        // ENOSPC: full, as meant
+      }
+      // A change too big for the space left: 1 MB of comment lines in the gateway's config.
+      const bulk = randomBytes(512 * 1024)
+        .toString("hex")
+        .match(/.{1,64}/g)!;
+      fs.appendFileSync(nginxConf, `\n${bulk.map((l) => `# ${l}`).join("\n")}\n`);
+      await expect(ctx.stack.up({ onOutput: ctx.onOutput })).rejects.toThrow(
+        /no space left on device[\s\S]*pulling the images of release [0-9a-f]{16} failed \(above\); the running release was not touched/,
+      );
+      expect(piIds(PROJECT)).toEqual(before);
+      expect(fs.readlinkSync(`${DIR}/current`)).toBe(`releases/${good}`);
+    } finally {
+      sh("umount", [tmp]);
+    }
+    await ctx.stack.up({ onOutput: ctx.onOutput });
+    expect(await release()).not.toBe(good);
+    await expectGood(await release());
+  });
+
+  test("a service that never becomes healthy: bounded wait, rollback, the error names it", async () => {
+    const good = await release();
+    const conf = fs.readFileSync(nginxConf, "utf8");
+    fs.writeFileSync(nginxConf, conf.replace("listen 8080;", "listen 8081;")); // the probe asks 8080
+    await ctx.stack.setConfig("lucid:pi.healthTimeout", { value: "10" }, true);
+    const t = Date.now();
+    await expect(ctx.stack.up({ onOutput: ctx.onOutput })).rejects.toThrow(
+      /rollout of release [0-9a-f]{16} failed: api-gateway did not become healthy within 10 s; rolled back to release/,
+    );
+    expect(Date.now() - t).toBeLessThan(10 * 60_000);
+    fs.writeFileSync(nginxConf, conf);
+    await ctx.stack.removeConfig("lucid:pi.healthTimeout", true);
+    await expectGood(good);
+  });
+});
