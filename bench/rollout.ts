@@ -143,90 +143,126 @@ async function watchDowntime(project: string, work: () => Promise<void>) {
   return { apiDown, othersDown };
 }
 
+/** 1 (Lucid's side), 2, 3 and 5, on one stack against its own empty registry. */
+async function lucidSide(registry: string) {
+  const standIn = onPiStandIn("lucid-bench", PORT);
+  const ctx = await e2eStack(
+    "bench",
+    { ...standIn, registry: { push: registry, repository: "lucid" } },
+    { copyInfra: true },
+  );
+  try {
+    let t = now();
+    const rx0 = piReceived();
+    await ctx.stack.up({ onOutput: ctx.onOutput });
+    const cold = now() - t;
+    const coldRx = piReceived() - rx0;
+
+    // 2: no-op ups.
+    const noop: number[] = [];
+    let noopChanges = 0;
+    let noopRestarts = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const ids = piContainers("lucid-bench");
+      t = now();
+      const r = await ctx.stack.up({ onOutput: ctx.onOutput });
+      noop.push(now() - t);
+      noopChanges += Object.values(changesOf(r.summary)).reduce((a, b) => a + b, 0);
+      const after = piContainers("lucid-bench");
+      noopRestarts += SERVICES.filter((s) => after[s].id !== ids[s].id).length;
+    }
+
+    // 3 and 5: a one-line change in api-server, RUNS times.
+    const mainPy = path.join(ctx.dir, "infra/images/api-server/lucid_api/main.py");
+    const change: number[] = [];
+    const pulled: number[] = [];
+    const newLayers: number[] = [];
+    const apiDown: number[] = [];
+    const othersDown: number[] = [];
+    const armDigest = async () =>
+      (
+        (await ctx.stack.outputs()).services.value as Record<
+          string,
+          { digests: Record<string, string> }
+        >
+      )["api-server"].digests["linux/arm64"];
+    const layers = async (digest: string) =>
+      (await getManifest(registry, "lucid", digest)).body.layers ?? [];
+    for (let i = 0; i < RUNS; i++) {
+      const old = new Set((await layers(await armDigest())).map((l) => l.digest));
+      fs.appendFileSync(mainPy, `\n# bench change ${Date.now()}\n`);
+      const rx = piReceived();
+      const d = await watchDowntime("lucid-bench", async () => {
+        const t0 = now();
+        await ctx.stack.up({ onOutput: ctx.onOutput });
+        change.push(now() - t0);
+      });
+      pulled.push(piReceived() - rx);
+      const fresh = (await layers(await armDigest())).filter((l) => !old.has(l.digest));
+      newLayers.push(fresh.reduce((n, l) => n + l.size, 0));
+      apiDown.push(d.apiDown);
+      othersDown.push(d.othersDown);
+    }
+    return {
+      cold,
+      coldRx,
+      noop,
+      noopChanges,
+      noopRestarts,
+      change,
+      pulled,
+      newLayers,
+      apiDown,
+      othersDown,
+    };
+  } finally {
+    await tearDown(ctx).catch(() => undefined);
+  }
+}
+
+/** 1 (the other side): the original workflow's commands against their own empty registry. */
+async function plainSide(registry: string, builder: string) {
+  try {
+    const t = now();
+    const rx = piReceived();
+    const refs = plainBuild(`${registry}/lucid`, builder);
+    await plainRollout(refs, "lucid-plain", PORT);
+    await waitHealthy("lucid-plain", 600);
+    return { cold: now() - t, coldRx: piReceived() - rx };
+  } finally {
+    await plainDown("lucid-plain").catch(() => undefined);
+  }
+}
+
+/** Runs `side` against a fresh empty registry and no build cache; cleans the Pi after. */
+async function cold<T>(side: (registry: string) => Promise<T>): Promise<T> {
+  pruneBuildCache();
+  const reg = await emptyRegistry(5002);
+  try {
+    return await side(reg.addr);
+  } finally {
+    forgetOnPi(reg.addr);
+    reg.stop();
+  }
+}
+
 async function main() {
   const rows: string[][] = [];
   const load = [os.loadavg()[0]];
   const builder = (trackedConfig("dev")["lucid:bases"] as { builder: string }).builder;
-
-  // 1: cold, Lucid then plain, each on its own empty registry, no build cache.
-  pruneBuildCache();
-  const lucidReg = await emptyRegistry(5002);
-  const standIn = onPiStandIn("lucid-bench", PORT);
-  const ctx = await e2eStack(
-    "bench",
-    { ...standIn, registry: { push: lucidReg.addr, repository: "lucid" } },
-    { copyInfra: true },
-  );
-  let t = now();
-  const rx0 = piReceived();
-  await ctx.stack.up({ onOutput: ctx.onOutput });
-  const lucidCold = now() - t;
-  const lucidColdRx = piReceived() - rx0;
-
-  // 2: no-op ups.
-  const noop: number[] = [];
-  let noopChanges = 0;
-  let noopRestarts = 0;
-  for (let i = 0; i < RUNS; i++) {
-    const ids = piContainers("lucid-bench");
-    t = now();
-    const r = await ctx.stack.up({ onOutput: ctx.onOutput });
-    noop.push(now() - t);
-    noopChanges += Object.values(changesOf(r.summary)).reduce((a, b) => a + b, 0);
-    const after = piContainers("lucid-bench");
-    noopRestarts += SERVICES.filter((s) => after[s].id !== ids[s].id).length;
-  }
-
-  // 3 and 5: a one-line change in api-server, RUNS times.
-  const mainPy = path.join(ctx.dir, "infra/images/api-server/lucid_api/main.py");
-  const change: number[] = [];
-  const pulled: number[] = [];
-  const newLayers: number[] = [];
-  const armDigest = async () =>
-    (
-      (await ctx.stack.outputs()).services.value as Record<
-        string,
-        { digests: Record<string, string> }
-      >
-    )["api-server"].digests["linux/arm64"];
-  const layers = async (digest: string) =>
-    (await getManifest(lucidReg.addr, "lucid", digest)).body.layers ?? [];
-  const apiDown: number[] = [];
-  const othersDown: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const old = new Set((await layers(await armDigest())).map((l) => l.digest));
-    fs.appendFileSync(mainPy, `\n# bench change ${Date.now()}\n`);
-    const rx = piReceived();
-    const d = await watchDowntime("lucid-bench", async () => {
-      const t0 = now();
-      await ctx.stack.up({ onOutput: ctx.onOutput });
-      change.push(now() - t0);
-    });
-    pulled.push(piReceived() - rx);
-    const fresh = (await layers(await armDigest())).filter((l) => !old.has(l.digest));
-    newLayers.push(fresh.reduce((n, l) => n + l.size, 0));
-    apiDown.push(d.apiDown);
-    othersDown.push(d.othersDown);
-  }
-  await tearDown(ctx);
-  forgetOnPi(lucidReg.addr);
-  lucidReg.stop();
+  const lucid = await cold(lucidSide);
   load.push(os.loadavg()[0]);
-
-  // 1, the other side: the original workflow's commands.
-  pruneBuildCache();
-  const plainReg = await emptyRegistry(5002);
-  t = now();
-  const rx1 = piReceived();
-  const refs = plainBuild(`${plainReg.addr}/lucid`, builder);
-  await plainRollout(refs, "lucid-plain", PORT);
-  await waitHealthy("lucid-plain", 600);
-  const plainCold = now() - t;
-  const plainColdRx = piReceived() - rx1;
-  await plainDown("lucid-plain");
-  forgetOnPi(plainReg.addr);
-  plainReg.stop();
+  console.log(`lucid side: ${JSON.stringify(lucid)}`); // kept if the plain side fails
+  const plain = await cold((registry) => plainSide(registry, builder));
   load.push(os.loadavg()[0]);
+  const { noop, change, pulled, newLayers, apiDown, othersDown } = lucid;
+  const [lucidCold, lucidColdRx, plainCold, plainColdRx] = [
+    lucid.cold,
+    lucid.coldRx,
+    plain.cold,
+    plain.coldRx,
+  ];
+  const [noopChanges, noopRestarts] = [lucid.noopChanges, lucid.noopRestarts];
 
   const s = (x: number) => `${x.toFixed(1)} s`;
   const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
