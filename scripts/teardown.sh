@@ -18,6 +18,7 @@ stop() { # stop NAME: the daemon started as NAME, if still running; bounded wait
 stop docker-pi
 stop buildkitd
 stop registry
+stop registry-auth
 ip link del lucid-pi0 2>/dev/null || true
 ip netns del "$PI_NETNS" 2>/dev/null || true
 if [[ "${1:-}" == "--purge" ]]; then
