@@ -1,7 +1,7 @@
 // Hand changes on the Pi stand-in after a clean up: refresh reads each back as drift, the report
 // names it, and the next up restores the release without touching the services that did not
 // drift. On the real CLI, registry, Engine and sshd; its own stack, project and port.
-import { spawnSync } from "child_process";
+import { spawnSync, type SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { driftReport, type DriftItem } from "../../components/drift";
@@ -125,6 +125,7 @@ describe("drift on the Pi", () => {
 
   test("an unreachable Pi fails the refresh clearly and never reads as gone", async () => {
     const pidFile = "/run/lucid/sshd-pi.pid";
+    let restarted: SpawnSyncReturns<string> | undefined;
     process.kill(Number(fs.readFileSync(pidFile, "utf8").trim()), "SIGTERM");
     try {
       await new Promise((r) => setTimeout(r, 500));
@@ -132,12 +133,12 @@ describe("drift on the Pi", () => {
         /cannot read the Pi back \(deploy@10\.250\.0\.2:22\)/,
       );
     } finally {
-      const r = spawnSync("bash", [path.join(PROJECT_DIR, "scripts", "pi-standin.sh")], {
+      restarted = spawnSync("bash", [path.join(PROJECT_DIR, "scripts", "pi-standin.sh")], {
         encoding: "utf8",
         timeout: 120_000,
       });
-      if (r.status !== 0) throw new Error(`pi-standin.sh: ${r.stderr}`);
     }
+    expect([restarted?.status, restarted?.stderr.slice(-500)]).toEqual([0, expect.any(String)]);
     const { deployment } = await ctx.stack.exportStack();
     const types = (deployment.resources as { type: string }[]).map((r) => r.type);
     expect(types).toContain("pulumi-nodejs:dynamic/lucid:PiRollout");
