@@ -14,5 +14,13 @@ if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
 $(tail -n 15 "$LUCID_LOG/npm-ci.log")"
   echo "$want" >"$stamp"
 fi
-npm run -s build >"$LUCID_LOG/tsc.log" 2>&1 || die "TypeScript build failed:
+# The TypeScript build, skipped when dist/ was built from these very sources (a rebuild would
+# rewrite dist/ under anything running from it, such as a test group beside this one).
+built=dist/.lucid-src-hash
+src="$(find index.ts bin stacks infra components tests bench package.json package-lock.json \
+  tsconfig.json -type f -name '*.ts' -o -type f -name '*.json' | LC_ALL=C sort | xargs sha256sum | sha256sum)"
+if [[ "$(cat "$built" 2>/dev/null)" != "$src" ]]; then
+  npm run -s build >"$LUCID_LOG/tsc.log" 2>&1 || die "TypeScript build failed:
 $(tail -n 20 "$LUCID_LOG/tsc.log")"
+  echo "$src" >"$built"
+fi

@@ -1,12 +1,11 @@
 // Hand changes on the Pi stand-in after a clean up: refresh reads each back as drift, the report
 // names it, and the next up restores the release without touching the services that did not
-// drift. On the real CLI, registry, Engine and sshd; its own stack, project and port.
-import { spawnSync, type SpawnSyncReturns } from "child_process";
+// drift. On the real CLI, registry, Engine and sshd; its own stack, project and port. (An
+// unreachable Pi during refresh is a fault: tests/e2e/faults.test.ts.)
+import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as path from "path";
 import { driftReport, type DriftItem } from "../../components/drift";
 import { refreshDrift } from "../../stacks/drift-check";
-import { PROJECT_DIR } from "../../stacks/workspace";
 import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piContainers, piDocker } from "../support/pi";
 
@@ -121,27 +120,5 @@ describe("drift on the Pi", () => {
       if (!drifted.includes(s)) expect([s, after[s].id]).toEqual([s, before[s]]);
     }
     expect(fs.readlinkSync(`${DIR}/current`)).toBe(`releases/${release}`);
-  });
-
-  test("an unreachable Pi fails the refresh clearly and never reads as gone", async () => {
-    const pidFile = "/run/lucid/sshd-pi.pid";
-    let restarted: SpawnSyncReturns<string> | undefined;
-    process.kill(Number(fs.readFileSync(pidFile, "utf8").trim()), "SIGTERM");
-    try {
-      await new Promise((r) => setTimeout(r, 500));
-      await expect(refreshDrift(ctx.stack, { write: true })).rejects.toThrow(
-        /cannot read the Pi back \(deploy@10\.250\.0\.2:22\)/,
-      );
-    } finally {
-      restarted = spawnSync("bash", [path.join(PROJECT_DIR, "scripts", "pi-standin.sh")], {
-        encoding: "utf8",
-        timeout: 120_000,
-      });
-    }
-    expect([restarted?.status, restarted?.stderr.slice(-500)]).toEqual([0, expect.any(String)]);
-    const { deployment } = await ctx.stack.exportStack();
-    const types = (deployment.resources as { type: string }[]).map((r) => r.type);
-    expect(types).toContain("pulumi-nodejs:dynamic/lucid:PiRollout");
-    expect(await refreshDrift(ctx.stack, { write: true })).toEqual([]);
   });
 });

@@ -1,8 +1,9 @@
 // Faults injected by the test itself on the real parts: a changed host key, a wrong deploy key,
-// the registry down during a push, the SSH connection dropped mid-rollout, the Pi's Engine
-// restarted, two ups at once, a rollout already running on the Pi, its disk full during a pull,
-// a service that never becomes healthy. Each case ends with the Pi running a known release, all
-// healthy, and every volume byte-identical to before.
+// the registry down during a push, the SSH connection dropped mid-rollout, the Pi unreachable
+// during refresh, the Pi's Engine restarted, two ups at once, a rollout already running on the
+// Pi, its disk full during a pull, a service that never becomes healthy. Each case ends with the
+// Pi running a known release, all healthy, and every volume byte-identical to before. It stops
+// shared daemons: scripts/test.sh runs it alone.
 import { execFileSync, spawn, spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
@@ -171,6 +172,23 @@ describe("faults", () => {
     const now = await release();
     expect(now).not.toBe(good);
     await expectGood(now);
+  });
+
+  test("an unreachable Pi: refresh fails clearly and never reads the rollout as gone", async () => {
+    const sshd = Number(fs.readFileSync("/run/lucid/sshd-pi.pid", "utf8").trim());
+    process.kill(sshd, "SIGTERM");
+    try {
+      await until("sshd stopped", 20, () => !fs.existsSync(`/proc/${sshd}`));
+      await expect(refreshDrift(ctx.stack, { write: true })).rejects.toThrow(
+        /cannot read the Pi back \(deploy@10\.250\.0\.2:22\)/,
+      );
+    } finally {
+      script("pi-standin.sh");
+    }
+    const { deployment } = await ctx.stack.exportStack();
+    const types = (deployment.resources as { type: string }[]).map((r) => r.type);
+    expect(types).toContain("pulumi-nodejs:dynamic/lucid:PiRollout");
+    expect(await refreshDrift(ctx.stack, { write: true })).toEqual([]);
   });
 
   test("the Pi's Engine restarted: the set comes back by itself and refresh finds no drift", async () => {
