@@ -9,6 +9,8 @@ export interface ComposeService {
   /** Exec-form health check: argv, run without a shell. */
   healthcheck: string[];
   startPeriod: number;
+  /** Seconds between health checks. */
+  healthInterval: number;
   volumes: Record<string, string>;
   networks: string[];
   publish: string[];
@@ -69,7 +71,7 @@ function service(s: ComposeService) {
     pids_limit: s.limits.pids,
     healthcheck: {
       test: ["CMD", ...s.healthcheck],
-      interval: "5s", // a cheap static probe: a rollout learns a service is healthy sooner
+      interval: `${s.healthInterval}s`,
       timeout: "10s",
       retries: 3,
       start_period: `${s.startPeriod}s`,

@@ -37,6 +37,11 @@ export interface ServiceSpec {
   limits: Limits;
   /** Seconds a fresh container may take before its health check counts. */
   startPeriod: number;
+  /**
+   * Seconds between health checks: short for the static probe (a rollout learns sooner), longer
+   * for a check that starts Python (it costs a CPU second or more, under QEMU many).
+   */
+  healthInterval: number;
 }
 
 const probe = "/usr/local/bin/lucid-probe";
@@ -52,6 +57,7 @@ export const SERVICES: readonly ServiceSpec[] = [
     publish: [],
     limits: { memory: "256m", cpus: 1, pids: 128 },
     startPeriod: 30,
+    healthInterval: 5,
   },
   {
     name: "api-server",
@@ -63,6 +69,7 @@ export const SERVICES: readonly ServiceSpec[] = [
     publish: [],
     limits: { memory: "256m", cpus: 1, pids: 64 },
     startPeriod: 60,
+    healthInterval: 5,
   },
   {
     name: "api-gateway",
@@ -74,6 +81,7 @@ export const SERVICES: readonly ServiceSpec[] = [
     publish: ["8080:8080"],
     limits: { memory: "64m", cpus: 0.5, pids: 32 },
     startPeriod: 10,
+    healthInterval: 5,
   },
   {
     name: "tunnel-tools",
@@ -85,6 +93,7 @@ export const SERVICES: readonly ServiceSpec[] = [
     publish: [],
     limits: { memory: "192m", cpus: 0.5, pids: 32 },
     startPeriod: 60,
+    healthInterval: 15,
   },
   {
     name: "server-tools",
@@ -96,5 +105,6 @@ export const SERVICES: readonly ServiceSpec[] = [
     publish: [],
     limits: { memory: "192m", cpus: 0.5, pids: 32 },
     startPeriod: 60,
+    healthInterval: 15,
   },
 ];

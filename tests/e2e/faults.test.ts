@@ -3,7 +3,7 @@
 // during refresh, the Pi's Engine restarted, two ups at once, a rollout already running on the
 // Pi, its disk full during a pull, a service that never becomes healthy. Each case ends with the
 // Pi running a known release, all healthy, and every volume byte-identical to before. It stops
-// shared daemons: scripts/test.sh runs it alone.
+// shared daemons: it never runs beside another test file.
 import { execFileSync, spawn, spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
