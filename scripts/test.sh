@@ -9,6 +9,13 @@ bash "$here/debian-base.sh" trixie # the images are tested on Debian 13 too
 bash "$here/registry-auth.sh"      # a registry that wants a login, for the credentials tests
 bash "$here/node-deps.sh"
 cd "$here/.."
+# Containers an interrupted run left on the Pi stand-in (its Engine restarts them by their
+# policy) would starve this run's arm64 services under QEMU: the test projects' go first. Their
+# volumes stay; the dev stack is not a test project.
+for p in lucid-e2e lucid-chg lucid-drift lucid-faults lucid-bench lucid-plain; do
+  ids="$(DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -aq --filter "label=com.docker.compose.project=$p")"
+  [[ -z "$ids" ]] || DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker rm -f $ids >/dev/null
+done
 npm run -s lint
 status=0
 # One file at a time: the arm64 services run under QEMU on two cores, and side by side they
