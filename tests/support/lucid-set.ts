@@ -28,6 +28,8 @@ const FAST_HEALTH = [
   "120s",
   "--health-timeout",
   "30s",
+  "--health-retries",
+  "10", // a slow answer under QEMU on a busy machine is not a failing service
 ];
 
 /**
@@ -76,7 +78,7 @@ export function startSet(prefix: string, refs: Record<string, string>): RunningS
         name(s),
       ]),
     exec: (s, args) => {
-      const r = dockerResult(["exec", name(s), ...args], 60_000);
+      const r = dockerResult(["exec", name(s), ...args], 180_000); // arm64 Python under QEMU
       return { code: r.code, out: r.stdout || r.stderr };
     },
     health: (s) =>
