@@ -12,8 +12,11 @@ cd "$here/.."
 # Containers an interrupted run left on the Pi stand-in (its Engine restarts them by their
 # policy) would starve this run's arm64 services under QEMU: the test projects' go first. Their
 # volumes stay; the dev stack is not a test project.
+# (By name too: the drift tests leave containers under a service's name that compose did not make.)
 for p in lucid-e2e lucid-chg lucid-drift lucid-faults lucid-bench lucid-plain; do
-  ids="$(DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -aq --filter "label=com.docker.compose.project=$p")"
+  ids="$(DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -aq --filter "label=com.docker.compose.project=$p")
+$(DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -aq --filter "name=^/${p}_")"
+  ids="$(sort -u <<<"$ids" | grep . || true)"
   [[ -z "$ids" ]] || DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker rm -f $ids >/dev/null
 done
 npm run -s lint
