@@ -57,7 +57,11 @@ export async function e2eStack(
     log,
     onOutput,
     outputsCache,
-    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+    cleanup: () => {
+      // openStack chdir'd here; later test files in this process must not sit in a deleted dir
+      process.chdir(PROJECT_DIR);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -5,11 +5,13 @@ import { stackFileConfig } from "../support/stack-file";
 import { parse } from "yaml";
 import { releaseOf } from "../../components/pi-rollout";
 import { recordResources, valueOf, type Registered } from "../support/mocks";
+import { PROJECT_DIR } from "../../stacks/workspace";
 
 let seen: Registered[];
 let lucid: typeof import("../../infra/lucid");
 
 beforeAll(async () => {
+  process.chdir(PROJECT_DIR); // build contexts resolve from the project (another file may chdir)
   seen = recordResources();
   lucid = await import("../../infra/lucid");
 });
