@@ -13,7 +13,7 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { changesOf, e2eStack, onPiStandIn, tearDown } from "../tests/support/e2e-stack";
-import { piContainers, piDocker } from "../tests/support/pi";
+import { piContainers, piDocker, waitAllHealthy } from "../tests/support/pi";
 import { getManifest } from "../stacks/local-registry";
 import { trackedConfig } from "../stacks/work-dir";
 import { lucidHome } from "../stacks/workspace";
@@ -89,15 +89,6 @@ function forgetOnPi(registry: string) {
   const rows = piDocker(["images", "--digests", "--format", "{{.Repository}} {{.ID}}"]).split("\n");
   const ids = rows.filter((r) => r.startsWith(`${registry}/`)).map((r) => r.split(" ")[1]);
   if (ids.length) piDocker(["rmi", "-f", ...new Set(ids)]);
-}
-
-async function waitHealthy(project: string, seconds: number) {
-  for (let i = 0; i < seconds * 2; i++) {
-    const c = Object.values(piContainers(project));
-    if (c.length === 5 && c.every((x) => x.health === "healthy")) return;
-    await sleep(500);
-  }
-  throw new Error(`${project}: not all healthy within ${seconds} s`);
 }
 
 /** Answers api-server through the gateway? (bounded to 2 s) */
@@ -227,7 +218,9 @@ async function plainSide(registry: string, builder: string) {
     const rx = piReceived();
     const refs = plainBuild(`${registry}/lucid`, builder);
     await plainRollout(refs, "lucid-plain", PORT);
-    await waitHealthy("lucid-plain", 600);
+    const health = await waitAllHealthy("lucid-plain", 600);
+    if (!Object.values(health).every((h) => h === "healthy") || Object.keys(health).length < 5)
+      throw new Error(`lucid-plain: not all healthy within 600 s: ${JSON.stringify(health)}`);
     return { cold: now() - t, coldRx: piReceived() - rx };
   } finally {
     await plainDown("lucid-plain").catch(() => undefined);

@@ -52,12 +52,7 @@ describe("lucid up with a bad config", () => {
         {
           encoding: "utf8",
           timeout: 5 * 60_000,
-          env: {
-            ...process.env,
-            LUCID_WORK_DIR: ctx.dir,
-            PULUMI_BACKEND_URL: `file://${ctx.dir}/state`,
-            PULUMI_CONFIG_PASSPHRASE: "e2e",
-          },
+          env: ctx.cliEnv,
         },
       );
       const out = `${r.stdout}${r.stderr}`;

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import { driftReport, type DriftItem } from "../../components/drift";
 import { refreshDrift } from "../../stacks/drift-check";
 import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
-import { piContainers, piDocker } from "../support/pi";
+import { piContainers, piDocker, piIds } from "../support/pi";
 
 jest.setTimeout(30 * 60_000);
 
@@ -17,8 +17,7 @@ const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tun
 let ctx: Awaited<ReturnType<typeof e2eStack>>;
 let release: string;
 
-const ids = () =>
-  Object.fromEntries(Object.entries(piContainers(PROJECT)).map(([s, c]) => [s, c.id]));
+const ids = () => piIds(PROJECT);
 const name = (service: string) => `${PROJECT}_${service}_1`;
 const imageOf = (service: string) =>
   piDocker(["inspect", "-f", "{{.Config.Image}}", name(service)]);

@@ -41,12 +41,7 @@ function cliUp(): Promise<{ code: number | null; out: string }> {
     "node",
     [path.join(PROJECT_DIR, "dist", "bin", "lucid.js"), "up", "--stack", "faults"],
     {
-      env: {
-        ...process.env,
-        LUCID_WORK_DIR: ctx.dir,
-        PULUMI_BACKEND_URL: `file://${ctx.dir}/state`,
-        PULUMI_CONFIG_PASSPHRASE: "e2e",
-      },
+      env: ctx.cliEnv,
     },
   );
   let out = "";

@@ -40,12 +40,8 @@ export async function e2eStack(
     fs.rmSync(path.join(dir, "infra"), { force: true });
     fs.cpSync(path.join(PROJECT_DIR, "infra"), path.join(dir, "infra"), { recursive: true });
   }
-  const stack = await openStack({
-    stackName: name,
-    program: builtProgram(),
-    workDir: dir,
-    env: { PULUMI_BACKEND_URL: `file://${dir}/state`, PULUMI_CONFIG_PASSPHRASE: "e2e" },
-  });
+  const env = { PULUMI_BACKEND_URL: `file://${dir}/state`, PULUMI_CONFIG_PASSPHRASE: "e2e" };
+  const stack = await openStack({ stackName: name, program: builtProgram(), workDir: dir, env });
   await pinDevMachine(stack);
   const log: string[] = [];
   const onOutput = (s: string) => log.push(s);
@@ -57,6 +53,8 @@ export async function e2eStack(
     log,
     onOutput,
     outputsCache,
+    /** The environment for `node dist/bin/lucid.js <command> --stack <name>` on this stack. */
+    cliEnv: { ...process.env, ...env, LUCID_WORK_DIR: dir },
     cleanup: () => {
       // openStack chdir'd here; later test files in this process must not sit in a deleted dir
       process.chdir(PROJECT_DIR);
