@@ -27,6 +27,9 @@ export interface ComposeSpec {
   internalNetworks: string[];
 }
 
+/** Secret environment, by service then variable name: each service's env file holds its own. */
+export type ServiceEnv = Record<string, Record<string, string>>;
+
 /** The env file of a service, beside the compose file (the rollout writes it). */
 export const envFileOf = (service: string): string => `${service}.env`;
 

@@ -2,7 +2,7 @@
 // path at run time (its own code is serialized into state), so everything remote lives here.
 import { createHash } from "crypto";
 import { driftOf, expectedServices, type DriftItem } from "./drift";
-import { envFileOf } from "./compose";
+import { envFileOf, type ServiceEnv } from "./compose";
 import { shellJoin } from "./ssh/commands";
 import { runRemote, type SshTarget } from "./ssh/executor";
 import { observeScript, parseObservation } from "./ssh/observe";
@@ -14,7 +14,7 @@ export interface RolloutTarget extends SshTarget {
   remoteDir: string;
   compose: string;
   /** Secret environment by service; absent in state written before it existed. */
-  env?: Record<string, Record<string, string>>;
+  env?: ServiceEnv;
   release: string;
   healthTimeout: number;
   /** Registry the Pi logs in to before it pulls; "" for none. */
@@ -68,7 +68,7 @@ export async function rollOut(t: RolloutTarget, recreate: readonly string[] = []
  * The release's files as the rollout reads them on stdin, one per line: `<name> <base64>`. The
  * compose file, then an env file for every service it names (secrets never on a command line).
  */
-export function releaseFiles(compose: string, env: Record<string, Record<string, string>>): string {
+export function releaseFiles(compose: string, env: ServiceEnv): string {
   const line = (name: string, text: string) => `${name} ${Buffer.from(text).toString("base64")}\n`;
   const envText = (vars: Record<string, string>) =>
     Object.entries(vars)

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import type { ServiceEnv } from "./compose";
 import type { DriftItem } from "./drift";
 
 // The provider's code is serialized into state and run by another process: it reaches the SSH
@@ -31,7 +32,7 @@ export interface PiRolloutArgs {
    * Secret environment by service, written as `<service>.env` (mode 600) beside the compose
    * file; every service named in the compose file gets one, empty if it has no entry here.
    */
-  readonly env?: pulumi.Input<Record<string, Record<string, string>>>;
+  readonly env?: pulumi.Input<ServiceEnv>;
   /** Compose project name. @default "lucid" */
   readonly project?: string;
   /** Releases directory on the Pi. @default "/home/<user>/lucid" */
@@ -55,7 +56,7 @@ interface Inputs {
   project: string;
   remoteDir: string;
   compose: string;
-  env: Record<string, Record<string, string>>;
+  env: ServiceEnv;
   release: string;
   healthTimeout: number;
   /** Registry login on the Pi: empty strings when the registry wants none. */
@@ -131,7 +132,7 @@ const settled = (inputs: Inputs): Outputs => ({ ...inputs, drift: [] });
  * The release name: the hash of its compose file, and of its environment when it has one, so
  * the same set is the same release and a changed secret is a new one.
  */
-export function releaseOf(compose: string, env: Record<string, Record<string, string>> = {}) {
+export function releaseOf(compose: string, env: ServiceEnv = {}) {
   const hash = createHash("sha256").update(compose);
   const vars = Object.entries(env)
     .filter(([, v]) => Object.keys(v).length > 0)

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
+import type { ServiceEnv } from "../components/compose";
 
 // The SDK marks isConfigSecret @internal, yet it is how Config itself tells secret keys apart.
 const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret(key: string): boolean };
@@ -164,11 +165,10 @@ export type StackConfig = StackSettings & {
   serviceEnv: pulumi.Output<ServiceEnv>;
 };
 
+export type { ServiceEnv };
+
 /** Config keys whose values are credentials: set with --secret, never seen by the schema. */
 const SECRET_KEYS = ["sshPrivateKey", "registryPassword", "serviceEnv"] as const;
-
-/** Secret environment, by service then variable name. */
-export type ServiceEnv = Record<string, Record<string, string>>;
 
 /**
  * The shape of lucid:serviceEnv, checked without printing a value: known services, variable
