@@ -14,6 +14,23 @@ jest.setTimeout(20 * 60_000);
 const NAMES = SERVICES.map((s) => s.name);
 const built: Record<string, Built> = {};
 const PYTHON: Record<string, RegExp> = { bookworm: /^3\.11\./, trixie: /^3\.13\./ };
+const PYTHON_APPS = [
+  ["api-server", "lucid_api"],
+  ["server-tools", "lucid_tools"],
+  ["tunnel-tools", "lucid_tunnel"],
+];
+
+/** Python that imports every module of `pkg` under `python3 -v` and prints where each came from. */
+const importAll = (pkg: string) => `
+import json, subprocess, sys
+walk = """import importlib, pkgutil, ${pkg}
+for m in pkgutil.walk_packages(${pkg}.__path__, "${pkg}."):
+    if not m.name.endswith("__main__"): importlib.import_module(m.name)"""
+r = subprocess.run([sys.executable, "-v", "-c", walk], capture_output=True, text=True)
+lines = r.stderr.splitlines()
+loaded = [l[19:].strip("'") for l in lines if l.startswith("# code object from ")]
+print(json.dumps({"code": r.returncode, "loaded": loaded, "err": r.stderr[-800:] if r.returncode else ""}))
+`;
 
 const refsFor = (debian: string, platform: string) =>
   Object.fromEntries(
@@ -149,6 +166,28 @@ describe.each(SETS)("the set on %s (%s)", (platform, debian) => {
     expect(JSON.parse(published.out)).toMatchObject({ already: true, target: "api-gateway:8080" });
     expect(JSON.parse(published.out).hostname).toMatch(/^[a-z2-7]{56}\.onion$/);
   });
+
+  // The root is read-only: a module without bytecode would be compiled again at every start and
+  // every health check. `python3 -v` names where each module's code came from.
+  test.each(PYTHON_APPS)(
+    "%s: Python compiles nothing it imports (bytecode for all)",
+    (service, pkg) => {
+      const r = set.exec(service, ["/usr/bin/python3", "-c", importAll(pkg)]);
+      ok(r);
+      const { code, loaded, err } = JSON.parse(r.out) as {
+        code: number;
+        loaded: string[];
+        err: string;
+      };
+      expect({ code, err }).toEqual({ code: 0, err: "" });
+      expect(loaded.filter((from) => from.endsWith(".py"))).toEqual([]); // compiled from source
+      // and the walk did load the service's code and the standard library, from bytecode
+      expect(loaded.filter((from) => from.includes(`/app/${pkg}/`)).length).toBeGreaterThan(0);
+      expect(
+        loaded.filter((from) => /\/usr\/lib\/python3\.\d+\//.test(from)).length,
+      ).toBeGreaterThan(10);
+    },
+  );
 
   test("server-tools' checks run against local targets", () => {
     const tools = (...args: string[]) =>
