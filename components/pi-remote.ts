@@ -17,6 +17,8 @@ export interface RolloutTarget extends SshTarget {
   env?: ServiceEnv;
   release: string;
   healthTimeout: number;
+  /** Releases kept on the Pi; absent in state written before it existed. */
+  keepReleases?: number;
   /** Registry the Pi logs in to before it pulls; "" for none. */
   registry?: string;
   registryUser?: string;
@@ -55,7 +57,7 @@ export async function rollOut(t: RolloutTarget, recreate: readonly string[] = []
     project: t.project,
     release: t.release,
     healthTimeout: t.healthTimeout,
-    keep: 5,
+    keep: t.keepReleases ?? 5,
     recreate,
   });
   await runOnPi(t, shellJoin(bashC(script)), {

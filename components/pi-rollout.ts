@@ -39,6 +39,8 @@ export interface PiRolloutArgs {
   readonly remoteDir?: pulumi.Input<string>;
   /** Seconds the set may take to become healthy before the rollout is rolled back. @default 300 */
   readonly healthTimeout?: number;
+  /** Releases kept on the Pi; older ones go, and the images only they used. @default 5 */
+  readonly keepReleases?: number;
   /** The Pi logs in to the registry it pulls from (the password goes on stdin, kept secret). */
   readonly registryAuth?: {
     address: pulumi.Input<string>;
@@ -59,6 +61,8 @@ interface Inputs {
   env: ServiceEnv;
   release: string;
   healthTimeout: number;
+  /** Absent in state written before it existed (5 then). */
+  keepReleases?: number;
   /** Registry login on the Pi: empty strings when the registry wants none. */
   registry: string;
   registryUser: string;
@@ -175,6 +179,7 @@ export class PiRollout extends pulumi.dynamic.Resource {
       env,
       release,
       healthTimeout,
+      keepReleases: args.keepReleases ?? 5,
       registry: args.registryAuth?.address ?? "",
       registryUser: args.registryAuth?.username ?? "",
       registryPassword: pulumi.secret(args.registryAuth?.password ?? ""),

@@ -58,6 +58,7 @@ export function defineLucid(cfg: StackConfig) {
     project: cfg.pi.project,
     remoteDir: cfg.pi.dir,
     healthTimeout: cfg.pi.healthTimeout,
+    keepReleases: cfg.pi.keepReleases,
   });
   return {
     /** Per service: the deployed reference (by digest, as the Pi pulls it) and per-platform digests. */

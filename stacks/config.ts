@@ -72,6 +72,15 @@ export const piSchema = z
       .max(3600)
       .default(300)
       .describe("Seconds the set may take to become healthy before the rollout is rolled back"),
+    keepReleases: z
+      .number()
+      .int()
+      .min(2)
+      .max(100)
+      .default(5)
+      .describe(
+        "Releases kept on the Pi (current and previous at least); older ones go, with the images only they used",
+      ),
   })
   .strict();
 

@@ -120,6 +120,23 @@ mv -fT "$dir/current.tmp" "$dir/current"
 ls -1t "$dir/releases" | tail -n +$((keep + 1)) | while read -r old; do
   [ "$dir/releases/$old" = "$prev" ] || rm -rf "$dir/releases/$old"
 done
+# So do the images only they used (a Pi's card is small): from the repositories the kept
+# releases pull from, never one a kept release names, never one a container still uses (rmi
+# without -f refuses it). Releases that name an image by tag: nothing can be told; all stay.
+prune_images() {
+  local refs ref repo n=0
+  refs=" $(sed -n 's/^ *image: *//p' "$dir"/releases/*/docker-compose.yml | tr -d "\"'" | sort -u | tr '\n' ' ')"
+  for ref in $refs; do [[ "$ref" == *@sha256:* ]] || return 0; done
+  for repo in $(printf '%s\n' $refs | sed 's/@.*//' | sort -u); do
+    for ref in $(docker images --digests --format '{{.Repository}}@{{.Digest}}' "$repo"); do
+      [[ "$ref" == *@sha256:* ]] || continue
+      case "$refs" in *" $ref "*) continue ;; esac
+      docker rmi "$ref" >/dev/null 2>&1 && n=$((n + 1))
+    done
+  done
+  [ "$n" -eq 0 ] || echo "lucid: images only older releases used, removed: $n" >&2
+}
+prune_images || echo "lucid: removing older releases' images failed (the release is healthy)" >&2
 echo "lucid: release $release is healthy"
 `;
 

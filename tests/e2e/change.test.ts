@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
-import { piIds, volumeHashes, waitAllHealthy } from "../support/pi";
+import { piDocker, piIds, volumeHashes, waitAllHealthy } from "../support/pi";
 
 jest.setTimeout(30 * 60_000);
 
@@ -11,16 +11,25 @@ const PROJECT = "lucid-chg";
 const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
 let ctx: Awaited<ReturnType<typeof e2eStack>>;
 let mainPy: string;
+let first: { release: string; api: string }; // the first release, and its api-server image
+const DIR = `/home/deploy/${PROJECT}`;
 
 const ids = () => piIds(PROJECT);
 const tools = () =>
   (ctx.outputsCache.services as Record<string, { ref: string }>)["server-tools"].ref;
 
 beforeAll(async () => {
-  ctx = await e2eStack("change", onPiStandIn(PROJECT, 18081), { copyInfra: true });
+  const standIn = onPiStandIn(PROJECT, 18081);
+  ctx = await e2eStack(
+    "change",
+    { ...standIn, pi: { ...standIn.pi, keepReleases: 2 } },
+    { copyInfra: true },
+  );
   mainPy = path.join(ctx.dir, "infra", "images", "api-server", "lucid_api", "main.py");
   const result = await ctx.stack.up({ onOutput: ctx.onOutput });
   for (const [k, v] of Object.entries(result.outputs)) ctx.outputsCache[k] = v.value;
+  const services = ctx.outputsCache.services as Record<string, { ref: string }>;
+  first = { release: ctx.outputsCache.release as string, api: services["api-server"].ref };
 });
 
 afterAll(() => tearDown(ctx));
@@ -69,5 +78,39 @@ describe("a broken change", () => {
     );
     expect(fs.readlinkSync(`/home/deploy/${PROJECT}/current`)).toBe(`releases/${good}`);
     expect(volumeHashes(PROJECT, tools())).toEqual(volumesBefore);
+  });
+});
+
+describe("older releases", () => {
+  test("beyond lucid:pi.keepReleases they go, and the images only they used", async () => {
+    // releases so far: the first, the one-line change (current), the broken one (rolled back)
+    const current = path.basename(fs.readlinkSync(`${DIR}/current`));
+    fs.writeFileSync(
+      mainPy,
+      fs.readFileSync(mainPy, "utf8").replace("\nraise SystemExit('broken on purpose')\n", "") +
+        "\n# another change\n",
+    );
+    const r = await ctx.stack.up({ onOutput: ctx.onOutput });
+    const latest = r.outputs.release.value as string;
+    const kept = fs.readdirSync(`${DIR}/releases`);
+    // the two newest, and the previous one (a rollback's target) whatever its age
+    expect(kept).toHaveLength(3);
+    expect(kept).toEqual(expect.arrayContaining([latest, current]));
+    expect(kept).not.toContain(first.release);
+    const onPi = piDocker(["images", "--digests", "--format", "{{.Repository}}@{{.Digest}}"]);
+    expect(onPi.split("\n")).not.toContain(first.api);
+    const named = (release: string) =>
+      [
+        ...fs
+          .readFileSync(`${DIR}/releases/${release}/docker-compose.yml`, "utf8")
+          .matchAll(/image: (\S+)/g),
+      ].map((m) => m[1]);
+    for (const release of kept)
+      expect(onPi.split("\n")).toEqual(expect.arrayContaining(named(release)));
+    const said = fs.readFileSync(`${DIR}/rollout.log`, "utf8").split(`release ${latest} begins`);
+    expect(said.at(-1)).toMatch(/images only older releases used, removed: \d+/);
+    expect(await waitAllHealthy(PROJECT, 120)).toEqual(
+      Object.fromEntries(SERVICES.map((s) => [s, "healthy"])),
+    );
   });
 });

@@ -31,6 +31,7 @@ describe("parseStackConfig", () => {
       repository: "lucid",
     });
     expect(cfg.pi.platform).toBe("linux/arm64");
+    expect(cfg.pi.keepReleases).toBe(5);
     expect(cfg.bases).toEqual({
       debian: "bookworm",
       builder: "10.250.0.1:5000/lucid/debian:bookworm",
@@ -46,6 +47,12 @@ describe("parseStackConfig", () => {
       "missing pi.hostKey",
       (c) => delete (c.pi as Record<string, unknown>).hostKey,
       ["lucid:pi.hostKey: required"],
+      null,
+    ],
+    [
+      "fewer than two releases kept",
+      (c) => ((c.pi as Record<string, unknown>).keepReleases = 1),
+      ["lucid:pi.keepReleases: Too small: expected number to be >=2"],
       null,
     ],
     ["unknown top-level key", (c) => (c.colour = "blue"), ["lucid:colour: unknown key"], null],

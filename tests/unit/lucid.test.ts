@@ -29,6 +29,7 @@ const config = (runtime: StackConfig["bases"]["runtime"] = "local"): StackConfig
     project: "lucid",
     gatewayPort: 8080,
     healthTimeout: 300,
+    keepReleases: 5,
   },
   rollout: true,
   sshPrivateKey: pulumi.secret("PRIVATE-KEY"),

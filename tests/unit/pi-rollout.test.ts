@@ -114,6 +114,11 @@ describe("rollout programs", () => {
     expect(script).toContain("keep=2"); // never fewer than current and previous
     expect(script).toContain('compose "$prev" up -d --remove-orphans');
     expect(script).not.toMatch(/down -v|volume rm|--volumes/);
+    // older releases' images go only after the release is healthy, and never by force
+    expect(script.indexOf("prune_images ||")).toBeGreaterThan(
+      script.indexOf('mv -fT "$dir/current.tmp"'),
+    );
+    expect(script).not.toMatch(/rmi -f|rmi --force|image prune/);
   });
 
   test("the teardown takes the set down without its volumes", () => {
