@@ -24,6 +24,12 @@ export interface DistrolessImageArgs {
   readonly labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Login for the registry pushed to (and read for cache); the password a secret. */
   readonly registryAuth?: RegistryAuth;
+  /**
+   * Also export every stage's layers to `<repository>:cache-<tag>-<arch>` (mode=max) and build
+   * from them: for builders that lose their own cache. Costly: builder stages hold a Debian
+   * with its packages (~250 MB an image and platform), all compressed and pushed. @default false
+   */
+  readonly registryCache?: boolean;
 }
 
 /** A registry login: `address` is the registry host (`docker.io`, `10.250.0.1:5000`). */
@@ -44,6 +50,20 @@ export interface StageImages {
 }
 
 const arch = (p: Platform): string => p.split("/")[1];
+
+const registryCache = (ref: pulumi.Input<string>) => ({
+  cacheFrom: [{ registry: { ref } }],
+  cacheTo: [
+    {
+      registry: {
+        ref,
+        mode: dockerbuild.CacheMode.Max,
+        imageManifest: true,
+        ociMediaTypes: true,
+      },
+    },
+  ],
+});
 
 function stageArgs(s: StageImages): Record<string, pulumi.Input<string>> {
   return {
@@ -86,7 +106,6 @@ export class DistrolessImage extends pulumi.ComponentResource {
     after?: dockerbuild.Image,
   ): dockerbuild.Image {
     const tag = pulumi.interpolate`${args.repository}:${args.tag}-${arch(platform)}`;
-    const cache = pulumi.interpolate`${args.repository}:cache-${args.tag}-${arch(platform)}`;
     return new dockerbuild.Image(
       `${name}-${platform.replace("/", "-")}`,
       {
@@ -104,17 +123,11 @@ export class DistrolessImage extends pulumi.ComponentResource {
         tags: [tag],
         push: true,
         registries: args.registryAuth ? [args.registryAuth] : undefined,
-        cacheFrom: [{ registry: { ref: cache } }],
-        cacheTo: [
-          {
-            registry: {
-              ref: cache,
-              mode: dockerbuild.CacheMode.Max,
-              imageManifest: true,
-              ociMediaTypes: true,
-            },
-          },
-        ],
+        ...(args.registryCache
+          ? registryCache(
+              pulumi.interpolate`${args.repository}:cache-${args.tag}-${arch(platform)}`,
+            )
+          : {}),
       },
       // A pushed digest is never deleted by Pulumi: docker-build 0.0.22 deletes the old digest
       // after a replace, and a rebuild of unchanged sources has the same digest as before.

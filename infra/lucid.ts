@@ -101,7 +101,13 @@ function composeService(
 function buildImages(cfg: StackConfig): Record<string, DistrolessImage> {
   const repository = `${cfg.registry.push}/${cfg.registry.repository}`;
   const registryAuth = cfg.registryAuth && { address: cfg.registry.push, ...cfg.registryAuth };
-  const common = { repository, platforms: cfg.platforms, builder: BUILDER, registryAuth };
+  const common = {
+    repository,
+    platforms: cfg.platforms,
+    builder: BUILDER,
+    registryAuth,
+    registryCache: cfg.registry.buildCache,
+  };
   const runtime = runtimeBases(cfg, common);
   const probe = new DistrolessImage("lucid-probe", {
     ...common,

@@ -35,6 +35,13 @@ export const registrySchema = z
       .min(1)
       .optional()
       .describe("Registry login for push and pull; its password is lucid:registryPassword"),
+    buildCache: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Also keep every build stage's layers in the registry (<repository>:cache-<image>-<arch>) " +
+          "and build from them: for builders that lose their own cache; ~2 GB for the set",
+      ),
   })
   .strict();
 

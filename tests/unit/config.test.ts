@@ -29,6 +29,7 @@ describe("parseStackConfig", () => {
       push: "10.250.0.1:5000",
       pull: "10.250.0.1:5000",
       repository: "lucid",
+      buildCache: false,
     });
     expect(cfg.pi.platform).toBe("linux/arm64");
     expect(cfg.pi.keepReleases).toBe(5);
@@ -195,6 +196,7 @@ describe("committed stack files", () => {
       push: "docker.io",
       pull: "docker.io",
       repository: "pickme/lucid",
+      buildCache: false,
     });
   });
 

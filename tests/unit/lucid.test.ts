@@ -17,7 +17,12 @@ beforeAll(async () => {
 });
 
 const config = (runtime: StackConfig["bases"]["runtime"] = "local"): StackConfig => ({
-  registry: { push: "10.250.0.1:5000", pull: "10.250.0.1:5000", repository: "lucid" },
+  registry: {
+    push: "10.250.0.1:5000",
+    pull: "10.250.0.1:5000",
+    repository: "lucid",
+    buildCache: false,
+  },
   platforms: ["linux/amd64", "linux/arm64"],
   bases: { debian: "bookworm", builder: "10.250.0.1:5000/lucid/debian:bookworm", runtime },
   pi: {
@@ -148,7 +153,13 @@ describe("defineLucid with a registry login", () => {
     seen.length = 0;
     const out = lucid.defineLucid({
       ...config(),
-      registry: { push: "reg:5001", pull: "pi-view:5001", repository: "lucid", username: "u" },
+      registry: {
+        push: "reg:5001",
+        pull: "pi-view:5001",
+        repository: "lucid",
+        username: "u",
+        buildCache: false,
+      },
       registryAuth: { username: "u", password: pulumi.secret("PASSWORD") },
     });
     await valueOf(out.release!);
