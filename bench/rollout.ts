@@ -5,8 +5,10 @@
 //  3 a one-line change in api-server: wall time to healthy, bytes the Pi received, downtime of
 //    the other four services
 //  5 downtime of api-server itself during that rollout (it does not answer through the gateway)
-// (4, image sizes, is `npm run bench:sizes`.) Usage: npm run bench:rollout [-- --runs 3]
+// (4, image sizes, is `npm run bench:sizes`.)
+// Usage: npm run bench:rollout [-- --runs 3 --cold-runs 2] (--cold-runs: pairs of cold runs)
 // It prunes the buildx builder's cache for the cold runs: the dev stack's next build is cold too.
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { execFileSync, spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
@@ -20,6 +22,7 @@ import { lucidHome } from "../stacks/workspace";
 import { plainBuild, plainDown, plainRollout } from "./plain-workflow";
 
 const RUNS = Number(arg("--runs") ?? 3);
+const COLD_RUNS = Number(arg("--cold-runs") ?? 1);
 const PORT = 18083;
 const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
 
@@ -134,8 +137,15 @@ async function watchDowntime(project: string, work: () => Promise<void>) {
   return { apiDown, othersDown };
 }
 
-/** 1 (Lucid's side), 2, 3 and 5, on one stack against its own empty registry. */
-async function lucidSide(registry: string) {
+/** A cold run's figures: wall time, of which build and push, and bytes the Pi received. */
+interface Cold {
+  wall: number;
+  build: number;
+  rx: number;
+}
+
+/** 1 (Lucid's side), and with `warm` 2, 3 and 5, on one stack against its own empty registry. */
+async function lucidSide(registry: string, warm: boolean) {
   const standIn = onPiStandIn("lucid-bench", PORT);
   const ctx = await e2eStack(
     "bench",
@@ -143,72 +153,79 @@ async function lucidSide(registry: string) {
     { copyInfra: true },
   );
   try {
-    let t = now();
+    const t = now();
     const rx0 = piReceived();
-    await ctx.stack.up({ onOutput: ctx.onOutput });
-    const cold = now() - t;
-    const coldRx = piReceived() - rx0;
-
-    // 2: no-op ups.
-    const noop: number[] = [];
-    let noopChanges = 0;
-    let noopRestarts = 0;
-    for (let i = 0; i < RUNS; i++) {
-      const ids = piContainers("lucid-bench");
-      t = now();
-      const r = await ctx.stack.up({ onOutput: ctx.onOutput });
-      noop.push(now() - t);
-      noopChanges += Object.values(changesOf(r.summary)).reduce((a, b) => a + b, 0);
-      const after = piContainers("lucid-bench");
-      noopRestarts += SERVICES.filter((s) => after[s].id !== ids[s].id).length;
-    }
-
-    // 3 and 5: a one-line change in api-server, RUNS times.
-    const mainPy = path.join(ctx.dir, "infra/images/api-server/lucid_api/main.py");
-    const change: number[] = [];
-    const pulled: number[] = [];
-    const newLayers: number[] = [];
-    const apiDown: number[] = [];
-    const othersDown: number[] = [];
-    const armDigest = async () =>
-      (
-        (await ctx.stack.outputs()).services.value as Record<
-          string,
-          { digests: Record<string, string> }
-        >
-      )["api-server"].digests["linux/arm64"];
-    const layers = async (digest: string) =>
-      (await getManifest(registry, "lucid", digest)).body.layers ?? [];
-    for (let i = 0; i < RUNS; i++) {
-      const old = new Set((await layers(await armDigest())).map((l) => l.digest));
-      fs.appendFileSync(mainPy, `\n# bench change ${Date.now()}\n`);
-      const rx = piReceived();
-      const d = await watchDowntime("lucid-bench", async () => {
-        const t0 = now();
-        await ctx.stack.up({ onOutput: ctx.onOutput });
-        change.push(now() - t0);
-      });
-      pulled.push(piReceived() - rx);
-      const fresh = (await layers(await armDigest())).filter((l) => !old.has(l.digest));
-      newLayers.push(fresh.reduce((n, l) => n + l.size, 0));
-      apiDown.push(d.apiDown);
-      othersDown.push(d.othersDown);
-    }
-    return {
-      cold,
-      coldRx,
-      noop,
-      noopChanges,
-      noopRestarts,
-      change,
-      pulled,
-      newLayers,
-      apiDown,
-      othersDown,
+    let rolloutAt = 0; // the rollout starts once every image is pushed
+    const onEvent = (e: EngineEvent) => {
+      if (!rolloutAt && e.resourcePreEvent?.metadata.urn.endsWith("::lucid-on-pi"))
+        rolloutAt = now();
     };
+    await ctx.stack.up({ onOutput: ctx.onOutput, onEvent });
+    const cold: Cold = { wall: now() - t, build: rolloutAt - t, rx: piReceived() - rx0 };
+    return { cold, warm: warm ? await warmFigures(ctx, registry) : undefined };
   } finally {
     await tearDown(ctx).catch(() => undefined);
   }
+}
+
+/** 2, 3 and 5, on a stack whose set runs on the Pi. */
+async function warmFigures(ctx: Awaited<ReturnType<typeof e2eStack>>, registry: string) {
+  // 2: no-op ups.
+  const noop: number[] = [];
+  let noopChanges = 0;
+  let noopRestarts = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const ids = piContainers("lucid-bench");
+    const t = now();
+    const r = await ctx.stack.up({ onOutput: ctx.onOutput });
+    noop.push(now() - t);
+    noopChanges += Object.values(changesOf(r.summary)).reduce((a, b) => a + b, 0);
+    const after = piContainers("lucid-bench");
+    noopRestarts += SERVICES.filter((s) => after[s].id !== ids[s].id).length;
+  }
+
+  // 3 and 5: a one-line change in api-server, RUNS times.
+  const mainPy = path.join(ctx.dir, "infra/images/api-server/lucid_api/main.py");
+  const change: number[] = [];
+  const pulled: number[] = [];
+  const newLayers: number[] = [];
+  const apiDown: number[] = [];
+  const othersDown: number[] = [];
+  const armDigest = async () =>
+    (
+      (await ctx.stack.outputs()).services.value as Record<
+        string,
+        { digests: Record<string, string> }
+      >
+    )["api-server"].digests["linux/arm64"];
+  const layers = async (digest: string) =>
+    (await getManifest(registry, "lucid", digest)).body.layers ?? [];
+  for (let i = 0; i < RUNS; i++) {
+    const old = new Set((await layers(await armDigest())).map((l) => l.digest));
+    fs.appendFileSync(mainPy, `\n# bench change ${Date.now()}\n`);
+    const rx = piReceived();
+    const d = await watchDowntime("lucid-bench", async () => {
+      const t0 = now();
+      await ctx.stack.up({ onOutput: ctx.onOutput });
+      change.push(now() - t0);
+    });
+    pulled.push(piReceived() - rx);
+    const fresh = (await layers(await armDigest())).filter((l) => !old.has(l.digest));
+    newLayers.push(fresh.reduce((n, l) => n + l.size, 0));
+    apiDown.push(d.apiDown);
+    othersDown.push(d.othersDown);
+  }
+  return {
+    cold,
+    noop,
+    noopChanges,
+    noopRestarts,
+    change,
+    pulled,
+    newLayers,
+    apiDown,
+    othersDown,
+  };
 }
 
 /** 1 (the other side): the original workflow's commands against their own empty registry. */
@@ -217,11 +234,12 @@ async function plainSide(registry: string, builder: string) {
     const t = now();
     const rx = piReceived();
     const refs = plainBuild(`${registry}/lucid`, builder);
+    const build = now() - t;
     await plainRollout(refs, "lucid-plain", PORT);
     const health = await waitAllHealthy("lucid-plain", 600);
     if (!Object.values(health).every((h) => h === "healthy") || Object.keys(health).length < 5)
       throw new Error(`lucid-plain: not all healthy within 600 s: ${JSON.stringify(health)}`);
-    return { cold: now() - t, coldRx: piReceived() - rx };
+    return { wall: now() - t, build, rx: piReceived() - rx } satisfies Cold;
   } finally {
     await plainDown("lucid-plain").catch(() => undefined);
   }
@@ -243,28 +261,51 @@ async function main() {
   const rows: string[][] = [];
   const load = [os.loadavg()[0]];
   const builder = (trackedConfig("dev")["lucid:bases"] as { builder: string }).builder;
-  const lucid = await cold(lucidSide);
-  load.push(os.loadavg()[0]);
-  console.log(`lucid side: ${JSON.stringify(lucid)}`); // kept if the plain side fails
-  const plain = await cold((registry) => plainSide(registry, builder));
-  load.push(os.loadavg()[0]);
+  // Pairs of cold runs, Lucid then plain, each from nothing; the warm figures on the first.
+  const lucidCold: Cold[] = [];
+  const plainCold: Cold[] = [];
+  const first = await cold((registry) => lucidSide(registry, true));
+  lucidCold.push(first.cold);
+  const lucid = first.warm!;
+  console.log(`lucid side: ${JSON.stringify(lucid)}`); // kept if a later step fails
+  for (let i = 0; i < COLD_RUNS; i++) {
+    if (i > 0) lucidCold.push((await cold((registry) => lucidSide(registry, false))).cold);
+    load.push(os.loadavg()[0]);
+    plainCold.push(await cold((registry) => plainSide(registry, builder)));
+    load.push(os.loadavg()[0]);
+    console.log(
+      `cold pair ${i + 1}: lucid ${JSON.stringify(lucidCold[i])} plain ${JSON.stringify(plainCold[i])}`,
+    );
+  }
   const { noop, change, pulled, newLayers, apiDown, othersDown } = lucid;
-  const [lucidCold, lucidColdRx, plainCold, plainColdRx] = [
-    lucid.cold,
-    lucid.coldRx,
-    plain.cold,
-    plain.coldRx,
-  ];
   const [noopChanges, noopRestarts] = [lucid.noopChanges, lucid.noopRestarts];
 
   const s = (x: number) => `${x.toFixed(1)} s`;
   const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+  const kb = (b: number) => `${(b / 1e3).toFixed(0)} kB`;
+  const wall = (cs: Cold[]) => cs.map((c) => c.wall);
+  const ratios = lucidCold.map((l, i) => l.wall / plainCold[i].wall);
+  const of = `median of ${COLD_RUNS}`;
   rows.push([
-    "1 cold up (5 services x 2 platforms, push, rollout)",
-    s(lucidCold),
-    `plain commands ${s(plainCold)}; ratio ${(lucidCold / plainCold).toFixed(2)}`,
+    `1 cold up (5 services x 2 platforms, push, rollout), ${of}`,
+    s(median(wall(lucidCold))),
+    `${spread(wall(lucidCold))} s; plain commands ${s(median(wall(plainCold)))} (${spread(wall(plainCold))} s)`,
   ]);
-  rows.push(["1 cold: bytes the Pi received", mb(lucidColdRx), `plain ${mb(plainColdRx)}`]);
+  rows.push([
+    "1 cold: ratio Lucid / plain, pair by pair",
+    median(ratios).toFixed(2),
+    ratios.map((r) => r.toFixed(2)).join(", "),
+  ]);
+  rows.push([
+    `1 cold: build and push, then rollout to healthy, ${of}`,
+    `${median(lucidCold.map((c) => c.build)).toFixed(0)} + ${median(lucidCold.map((c) => c.wall - c.build)).toFixed(0)} s`,
+    `plain ${median(plainCold.map((c) => c.build)).toFixed(0)} + ${median(plainCold.map((c) => c.wall - c.build)).toFixed(0)} s`,
+  ]);
+  rows.push([
+    "1 cold: bytes the Pi received",
+    mb(median(lucidCold.map((c) => c.rx))),
+    `plain ${mb(median(plainCold.map((c) => c.rx)))}`,
+  ]);
   rows.push([
     `2 no-op up, median of ${RUNS}`,
     s(median(noop)),
@@ -277,8 +318,8 @@ async function main() {
   ]);
   rows.push([
     "3 bytes the Pi received for it, median",
-    mb(median(pulled)),
-    `${pulled.map(mb).join(", ")}; its new layers ${newLayers.map(mb).join(", ")} (compressed)`,
+    kb(median(pulled)),
+    `${pulled.map(kb).join(", ")}; its new layers ${newLayers.map(kb).join(", ")} (compressed)`,
   ]);
   rows.push(["3 downtime of the other four, max", s(Math.max(...othersDown)), "target 0"]);
   rows.push([
@@ -287,10 +328,10 @@ async function main() {
     `${spread(apiDown)} s`,
   ]);
   const width = Math.max(...rows.map((r) => r[0].length));
-  console.log(`\n${"measure".padEnd(width)}  ${"value".padStart(9)}  notes`);
-  for (const r of rows) console.log(`${r[0].padEnd(width)}  ${r[1].padStart(9)}  ${r[2]}`);
+  console.log(`\n${"measure".padEnd(width)}  ${"value".padStart(11)}  notes`);
+  for (const r of rows) console.log(`${r[0].padEnd(width)}  ${r[1].padStart(11)}  ${r[2]}`);
   console.log(
-    `\nload average (1 min) at start / after Lucid / after plain: ${load.map((l) => l.toFixed(2)).join(" / ")} on ${os.cpus().length} cores`,
+    `\nload average (1 min) at start / after each side: ${load.map((l) => l.toFixed(2)).join(" / ")} on ${os.cpus().length} cores`,
   );
 }
 
