@@ -32,7 +32,12 @@ function arg(name: string): string | undefined {
 }
 
 const now = () => performance.now() / 1000;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+/** The middle value; of an even count, the mean of the two middle ones. */
+const median = (xs: number[]) => {
+  const ys = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(ys.length / 2);
+  return ys.length % 2 ? ys[m] : (ys[m - 1] + ys[m]) / 2;
+};
 const spread = (xs: number[]) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
