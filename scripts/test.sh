@@ -13,7 +13,7 @@ cd "$here/.."
 # policy) would starve this run's arm64 services under QEMU: the test projects' go first. Their
 # volumes stay; the dev stack is not a test project.
 # (By name too: the drift tests leave containers under a service's name that compose did not make.)
-for p in lucid-e2e lucid-chg lucid-drift lucid-faults lucid-bench lucid-plain; do
+for p in lucid-e2e lucid-chg lucid-drift lucid-faults lucid-first lucid-bench lucid-plain; do
   ids="$(DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -aq --filter "label=com.docker.compose.project=$p")
 $(DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -aq --filter "name=^/${p}_")"
   ids="$(sort -u <<<"$ids" | grep . || true)"

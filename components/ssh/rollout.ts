@@ -60,7 +60,7 @@ while read -r name data; do
 done
 [ -s "$new/docker-compose.yml" ] || { echo "lucid: no compose file arrived" >&2; exit 1; }
 umask 022
-prev="$(readlink -f "$dir/current" 2>/dev/null || true)"
+prev="$(readlink -e "$dir/current" 2>/dev/null || true)" # empty for a first release
 compose() { local r="$1"; shift; docker-compose --ansi never -p "$project" -f "$r/docker-compose.yml" "$@"; }
 # Which service is not healthy (empty when all are); "!" marks one that failed for sure.
 unhealthy() {
@@ -82,6 +82,11 @@ rollback() {
   if [ -n "$prev" ] && [ "$prev" != "$new" ]; then
     back="rolled back to release $(basename "$prev")"
     compose "$prev" up -d --remove-orphans >/dev/null 2>&1 || back="rollback to $(basename "$prev") FAILED"
+  elif [ -z "$prev" ]; then
+    # A first release has nothing to go back to: none of it is left running (half a set that
+    # restarts a failing service for ever); its volumes stay.
+    back="no previous release: its containers were taken down, volumes kept"
+    compose "$new" down --remove-orphans >/dev/null 2>&1 || back="no previous release, and taking its containers down FAILED"
   fi
   echo "lucid: rollout of release $release failed: $bad $why; $back" >&2
   exit 1

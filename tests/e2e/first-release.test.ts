@@ -1,0 +1,40 @@
+// A stack's first rollout failing: there is no release to go back to, so none of it is left
+// running (half a set, its failing service restarting for ever); its volumes stay; the next `up`,
+// fixed, rolls out from there. On the real parts, in its own stack, project and port.
+import * as fs from "fs";
+import * as path from "path";
+import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
+import { piContainers, piVolumes, waitAllHealthy } from "../support/pi";
+
+jest.setTimeout(30 * 60_000);
+
+const PROJECT = "lucid-first";
+const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
+const BROKEN = "\nraise SystemExit('broken on purpose')\n";
+let ctx: Awaited<ReturnType<typeof e2eStack>>;
+let mainPy: string;
+
+beforeAll(async () => {
+  ctx = await e2eStack("first", onPiStandIn(PROJECT, 18085), { copyInfra: true });
+  mainPy = path.join(ctx.dir, "infra", "images", "api-server", "lucid_api", "main.py");
+});
+
+afterAll(() => tearDown(ctx));
+
+test("a first release that fails leaves no container running, keeps its volumes, and says so", async () => {
+  fs.appendFileSync(mainPy, BROKEN);
+  await expect(ctx.stack.up({ onOutput: ctx.onOutput })).rejects.toThrow(
+    /rollout of release [0-9a-f]{16} failed: api-server (is unhealthy|did not become healthy); no previous release: its containers were taken down, volumes kept/,
+  );
+  expect(piContainers(PROJECT)).toEqual({});
+  expect(piVolumes(PROJECT)).toContain(`${PROJECT}_tor-data`);
+  expect(fs.existsSync(`/home/deploy/${PROJECT}/current`)).toBe(false);
+});
+
+test("fixed, the next up rolls it out", async () => {
+  fs.writeFileSync(mainPy, fs.readFileSync(mainPy, "utf8").replace(BROKEN, ""));
+  await ctx.stack.up({ onOutput: ctx.onOutput });
+  expect(await waitAllHealthy(PROJECT, 120)).toEqual(
+    Object.fromEntries(SERVICES.map((s) => [s, "healthy"])),
+  );
+});
