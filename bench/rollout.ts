@@ -221,7 +221,6 @@ async function warmFigures(ctx: Awaited<ReturnType<typeof e2eStack>>, registry: 
     othersDown.push(d.othersDown);
   }
   return {
-    cold,
     noop,
     noopChanges,
     noopRestarts,
@@ -263,25 +262,29 @@ async function cold<T>(side: (registry: string) => Promise<T>): Promise<T> {
 }
 
 async function main() {
+  for (const [name, n] of [
+    ["--runs", RUNS],
+    ["--cold-runs", COLD_RUNS],
+  ] as const)
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number >= 1`);
   const rows: string[][] = [];
   const load = [os.loadavg()[0]];
   const builder = (trackedConfig("dev")["lucid:bases"] as { builder: string }).builder;
   // Pairs of cold runs, Lucid then plain, each from nothing; the warm figures on the first.
   const lucidCold: Cold[] = [];
   const plainCold: Cold[] = [];
-  const first = await cold((registry) => lucidSide(registry, true));
-  lucidCold.push(first.cold);
-  const lucid = first.warm!;
-  console.log(`lucid side: ${JSON.stringify(lucid)}`); // kept if a later step fails
+  let lucid: Awaited<ReturnType<typeof warmFigures>> | undefined;
   for (let i = 0; i < COLD_RUNS; i++) {
-    if (i > 0) lucidCold.push((await cold((registry) => lucidSide(registry, false))).cold);
+    const side = await cold((registry) => lucidSide(registry, i === 0));
+    lucidCold.push(side.cold);
+    lucid ??= side.warm;
     load.push(os.loadavg()[0]);
+    console.log(`lucid side: ${JSON.stringify(side)}`); // kept if a later step fails
     plainCold.push(await cold((registry) => plainSide(registry, builder)));
     load.push(os.loadavg()[0]);
-    console.log(
-      `cold pair ${i + 1}: lucid ${JSON.stringify(lucidCold[i])} plain ${JSON.stringify(plainCold[i])}`,
-    );
+    console.log(`plain side: ${JSON.stringify(plainCold[i])}`);
   }
+  if (!lucid) throw new Error("the first Lucid run measured no warm figures");
   const { noop, change, pulled, newLayers, apiDown, othersDown } = lucid;
   const [noopChanges, noopRestarts] = [lucid.noopChanges, lucid.noopRestarts];
 
