@@ -2,6 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { expectedServices } from "../../components/drift";
 import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piDocker, piIds, volumeHashes, waitAllHealthy } from "../support/pi";
 
@@ -100,11 +101,9 @@ describe("older releases", () => {
     const onPi = piDocker(["images", "--digests", "--format", "{{.Repository}}@{{.Digest}}"]);
     expect(onPi.split("\n")).not.toContain(first.api);
     const named = (release: string) =>
-      [
-        ...fs
-          .readFileSync(`${DIR}/releases/${release}/docker-compose.yml`, "utf8")
-          .matchAll(/image: (\S+)/g),
-      ].map((m) => m[1]);
+      Object.values(
+        expectedServices(fs.readFileSync(`${DIR}/releases/${release}/docker-compose.yml`, "utf8")),
+      );
     for (const release of kept)
       expect(onPi.split("\n")).toEqual(expect.arrayContaining(named(release)));
     const said = fs.readFileSync(`${DIR}/rollout.log`, "utf8").split(`release ${latest} begins`);
