@@ -6,7 +6,7 @@ import { envFileOf, type ServiceEnv } from "./compose";
 import { shellJoin } from "./ssh/commands";
 import { runRemote, type SshTarget } from "./ssh/executor";
 import { observeScript, parseObservation } from "./ssh/observe";
-import { bashC, rolloutScript, teardownScript } from "./ssh/rollout";
+import { bashC, DEFAULT_KEEP_RELEASES, rolloutScript, teardownScript } from "./ssh/rollout";
 
 /** A rollout as the provider holds it: where, as whom, and what. */
 export interface RolloutTarget extends SshTarget {
@@ -57,7 +57,7 @@ export async function rollOut(t: RolloutTarget, recreate: readonly string[] = []
     project: t.project,
     release: t.release,
     healthTimeout: t.healthTimeout,
-    keep: t.keepReleases ?? 5,
+    keep: t.keepReleases ?? DEFAULT_KEEP_RELEASES,
     recreate,
   });
   await runOnPi(t, shellJoin(bashC(script)), {

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import type { ServiceEnv } from "./compose";
 import type { DriftItem } from "./drift";
+import { DEFAULT_KEEP_RELEASES } from "./ssh/rollout";
 
 // The provider's code is serialized into state and run by another process: it reaches the SSH
 // code through an absolute module path, never through a relative import or a captured closure.
@@ -179,7 +180,7 @@ export class PiRollout extends pulumi.dynamic.Resource {
       env,
       release,
       healthTimeout,
-      keepReleases: args.keepReleases ?? 5,
+      keepReleases: args.keepReleases ?? DEFAULT_KEEP_RELEASES,
       registry: args.registryAuth?.address ?? "",
       registryUser: args.registryAuth?.username ?? "",
       registryPassword: pulumi.secret(args.registryAuth?.password ?? ""),

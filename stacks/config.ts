@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import type { ServiceEnv } from "../components/compose";
+import { DEFAULT_KEEP_RELEASES } from "../components/ssh/rollout";
 
 // The SDK marks isConfigSecret @internal, yet it is how Config itself tells secret keys apart.
 const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret(key: string): boolean };
@@ -84,7 +85,7 @@ export const piSchema = z
       .int()
       .min(2)
       .max(100)
-      .default(5)
+      .default(DEFAULT_KEEP_RELEASES)
       .describe(
         "Releases kept on the Pi (current and previous at least); older ones go, with the images only they used",
       ),

@@ -1,5 +1,8 @@
 import { shellQuote } from "./commands";
 
+/** Releases a Pi keeps unless told otherwise (config, and state written before it could be). */
+export const DEFAULT_KEEP_RELEASES = 5;
+
 /** Where and what to roll out on the Pi. */
 export interface RolloutParams {
   /** Directory of releases on the Pi, e.g. /home/deploy/lucid. */
@@ -10,7 +13,7 @@ export interface RolloutParams {
   release: string;
   /** Seconds the whole set may take to become healthy before it is rolled back. */
   healthTimeout: number;
-  /** Releases kept on the Pi, current and previous included. */
+  /** Releases kept on the Pi, current and previous included (at least 2). */
   keep: number;
   /** Services whose containers are removed before `up` (drift compose does not replace). */
   recreate?: readonly string[];
