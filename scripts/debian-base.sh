@@ -2,9 +2,13 @@
 # The Debian builder base (debian:<suite>-slim upstream), made here with debootstrap for
 # linux/amd64 and linux/arm64 and pushed to the local registry as one multi-arch manifest list,
 # because no container registry is reachable from this machine.
-# Usage: debian-base.sh [SUITE]   (default bookworm)
+# SUITE defaults to bookworm.
 source "$(dirname "$0")/lib.sh"
 
+# Usage: debian-base.sh [--rootfs-only] [SUITE]: --rootfs-only makes the root filesystems and stops
+# (the bootstrap runs it beside the Go builds, before BuildKit is there to push them).
+ROOTFS_ONLY=false
+[[ "${1:-}" == "--rootfs-only" ]] && { ROOTFS_ONLY=true; shift; }
 SUITE="${1:-${LUCID_DEBIAN_SUITE:-bookworm}}"
 MIRROR="${LUCID_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 REF="$REGISTRY_ADDR/lucid/debian:$SUITE"
@@ -21,8 +25,7 @@ rootfs() { # rootfs ARCH: a minbase tree, tarred; cached by suite and arch
   [[ -s "$WORK/rootfs-$arch.tar.gz" ]] && return 0
   log "debootstrap $SUITE for $arch (about 30 s for amd64, 100 s for arm64 under QEMU)"
   rm -rf "$tree"
-  debootstrap --variant=minbase --arch="$arch" "$SUITE" "$tree" "$MIRROR" \
-    >"$LUCID_LOG/debootstrap-$SUITE-$arch.log" 2>&1 \
+  step "debootstrap-$SUITE-$arch" debootstrap --variant=minbase --arch="$arch" "$SUITE" "$tree" "$MIRROR" \
     || die "debootstrap $SUITE/$arch failed; see $LUCID_LOG/debootstrap-$SUITE-$arch.log"
   # Like debian:*-slim: no apt lists or caches, no docs.
   rm -rf "$tree"/var/lib/apt/lists/* "$tree"/var/cache/apt/*.bin "$tree"/var/cache/apt/archives/*.deb \
@@ -38,6 +41,7 @@ mkdir -p "$WORK"
 rootfs amd64 & a=$!
 rootfs arm64 & b=$!
 wait "$a" && wait "$b" || die "building the $SUITE root filesystems failed"
+$ROOTFS_ONLY && exit 0
 
 # One build for both platforms: buildkit records the right architecture per variant
 # (`docker import` would not) and pushes the manifest list in one step.
@@ -48,9 +52,8 @@ ADD rootfs-${TARGETARCH}.tar.gz /
 CMD ["bash"]
 DOCKERFILE
 log "pushing $REF (linux/amd64, linux/arm64)"
-"$DOCKER" buildx build --builder "$BUILDER_NAME" --platform linux/amd64,linux/arm64 \
+step "debian-base-$SUITE" "$DOCKER" buildx build --builder "$BUILDER_NAME" --platform linux/amd64,linux/arm64 \
   --output "type=image,name=$REF,push=true" "$WORK" \
-  >"$LUCID_LOG/debian-base-$SUITE.log" 2>&1 \
   || die "pushing $REF failed; last lines:
 $(tail -n 15 "$LUCID_LOG/debian-base-$SUITE.log")"
 in_registry || die "$REF is not in the registry after the push"
