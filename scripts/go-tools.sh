@@ -2,6 +2,7 @@
 # Go-built tools: the Pulumi CLI, the docker-build provider plugin, buildkitd and buildx.
 # None is downloadable here as a release; all are Go modules on the module proxy. Each build is
 # cached (GOMODCACHE, GOCACHE, and a stamp per binary), so a warm run takes a second.
+# Usage: go-tools.sh [all | buildkit | pulumi]   (which tools to make sure of)
 source "$(dirname "$0")/lib.sh"
 
 PULUMI_VERSION="3.274.1"
@@ -10,52 +11,90 @@ BUILDKIT_VERSION="0.31.0"       # the versions docker-build 0.0.22 embeds
 BUILDX_VERSION="0.35.0"
 
 STUBS="$(cd "$(dirname "$0")" && pwd)/go-stubs"
+PLUGIN_BIN="$LUCID_HOME/plugins/pulumi-resource-docker-build" # not on PATH: Pulumi warns when a plugin comes from PATH
 need_cmd go "a Go toolchain is required to build Pulumi and BuildKit here (no release downloads): install Go >= 1.26 and put it on PATH"
 
 # fresh BIN VERSION: true when BIN was built by us at VERSION.
 fresh() { [[ -x "$1" && "$(cat "$1.version" 2>/dev/null)" == "$2" ]]; }
-stamp() { echo "$2" >"$1.version"; }
-
-go_build() { # go_build LOGNAME CMD... with the log kept for a clear error
-  local name="$1"; shift
-  log "building $name (first time only; cached after)"
-  "$@" >"$LUCID_LOG/build-$name.log" 2>&1 \
-    || die "building $name failed; last lines of $LUCID_LOG/build-$name.log:
-$(tail -n 15 "$LUCID_LOG/build-$name.log")"
-}
-
 version_ge() { [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" == "$2" ]]; }
 
-# wrapper_build NAME OUT PKG LDFLAGS REQUIRE... : build PKG from a throwaway module that requires
-# the given module@versions. `go install pkg@version` would be simpler, but it asks the proxy
-# for the module's version list, which this proxy refuses for some Pulumi modules; and pkg/v3
-# replaces sdk/v3 with a local path, which `go install` rejects.
-wrapper_build() {
-  local name="$1" out="$2" pkg="$3" ldflags="$4"; shift 4
-  local src="$LUCID_HOME/src/$name" req
-  mkdir -p "$src"
-  { printf 'module lucid.local/%s\n\ngo 1.26\n\n' "$name"
-    for req in "$@"; do
-      case "$req" in replace:*) printf 'replace %s\n' "${req#replace:}" ;; *) printf 'require %s\n' "$req" ;; esac
+# Each tool: its binary, version, package, the module it comes from, its version ldflag, and the
+# replaces its module needs. pkg/v3 replaces sdk/v3 with a local path (which `go install pkg@v`
+# rejects), and the proxy refuses two codegen modules docker-build imports (go-stubs/ stands in).
+declare -A BIN VERSION PKG REQUIRE LDFLAG REPLACE
+BIN[pulumi]="$LUCID_BIN/pulumi" VERSION[pulumi]="$PULUMI_VERSION"
+PKG[pulumi]=github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+REQUIRE[pulumi]="github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION|github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION"
+LDFLAG[pulumi]="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
+REPLACE[pulumi]="github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e"
+BIN[docker-build]="$PLUGIN_BIN" VERSION[docker-build]="$DOCKER_BUILD_VERSION"
+PKG[docker-build]=github.com/pulumi/pulumi-docker-build/provider/cmd/pulumi-resource-docker-build
+REQUIRE[docker-build]="github.com/pulumi/pulumi-docker-build v$DOCKER_BUILD_VERSION"
+LDFLAG[docker-build]="-X github.com/pulumi/pulumi-docker-build/provider.Version=$DOCKER_BUILD_VERSION"
+REPLACE[docker-build]="github.com/pulumi/pulumi-dotnet/pulumi-language-dotnet/v3 => $STUBS/dotnet-codegen|github.com/pulumi/pulumi-java => $STUBS/java-codegen"
+BIN[buildkitd]="$LUCID_BIN/buildkitd" VERSION[buildkitd]="$BUILDKIT_VERSION"
+PKG[buildkitd]=github.com/moby/buildkit/cmd/buildkitd
+REQUIRE[buildkitd]="github.com/moby/buildkit v$BUILDKIT_VERSION"
+LDFLAG[buildkitd]="-X github.com/moby/buildkit/version.Version=v$BUILDKIT_VERSION"
+BIN[buildx]="$LUCID_BIN/docker-buildx" VERSION[buildx]="$BUILDX_VERSION"
+PKG[buildx]=github.com/docker/buildx/cmd/buildx
+REQUIRE[buildx]="github.com/docker/buildx v$BUILDX_VERSION"
+LDFLAG[buildx]="-X github.com/docker/buildx/version.Version=v$BUILDX_VERSION"
+
+# compile SRC LDFLAGS OUT PKG...: resolve SRC's module, then build PKGs into OUT, a line per
+# package compiled ("812/1650 packages compiled: <package>"); in a subshell, for its cd.
+compile() (
+  local src="$1" ldflags="$2" out="$3" n
+  shift 3
+  cd "$src" && go mod tidy || return
+  n="$(go list -deps "$@" | wc -l)" || return
+  go build -v -tags osusergo,grpcnotrace -trimpath -ldflags "$ldflags" -o "$out/" "$@" 2>&1 |
+    awk -v n="$n" '/^[^ :#]+$/ { printf "%d/%d packages compiled: %s\n", ++i, n, $0; fflush(); next } { print }'
+)
+
+# build NAME TOOL...: the stale ones among TOOLs, in one `go build` from one throwaway module that
+# requires them all: one version of every shared dependency, so each shared package compiles once
+# for all of them. Its log counts the packages as they compile (the progress line shows it).
+# (`go install pkg@version` would be simpler, but this proxy refuses the version list of some
+# Pulumi modules, and pkg/v3's local replace is rejected by it.)
+build() {
+  local name="$1" stale=() t ldflags="" r pkgs=()
+  shift
+  local src="$LUCID_HOME/src/$name" out="$LUCID_HOME/src/$name/bin"
+  for t in "$@"; do fresh "${BIN[$t]}" "${VERSION[$t]}" || stale+=("$t"); done
+  ((${#stale[@]})) || return 0
+  rm -rf "$src" && mkdir -p "$out"
+  { printf 'module lucid.local/tools\n\ngo 1.26\n\n'
+    for t in "${stale[@]}"; do
+      IFS='|' read -r -a reqs <<<"${REQUIRE[$t]}"
+      for r in "${reqs[@]}"; do printf 'require %s\n' "$r"; done
+      IFS='|' read -r -a reqs <<<"${REPLACE[$t]:-}"
+      for r in "${reqs[@]}"; do printf 'replace %s\n' "$r"; done
+      ldflags+="${ldflags:+ }${LDFLAG[$t]}"
     done; } >"$src/go.mod"
-  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" >"$src/tools.go"
-  go_build "$name" bash -c "cd '$src' && go mod tidy && go build -tags osusergo,grpcnotrace -trimpath \
-    -ldflags '$ldflags' -o '$out' '$pkg'"
+  { printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for t in "${stale[@]}"; do printf '\t_ "%s"\n' "${PKG[$t]}"; done
+    printf ')\n'; } >"$src/tools.go"
+  log "building ${stale[*]} from Go modules (first time only; cached after)"
+  for t in "${stale[@]}"; do pkgs+=("${PKG[$t]}"); done
+  step "build-$name" compile "$src" "$ldflags" "$out" "${pkgs[@]}" \
+    || die "building ${stale[*]} failed; last lines of $LUCID_LOG/build-$name.log:
+$(tail -n 15 "$LUCID_LOG/build-$name.log")"
+  for t in "${stale[@]}"; do
+    mkdir -p "$(dirname "${BIN[$t]}")"
+    mv -f "$out/${PKG[$t]##*/}" "${BIN[$t]}"
+    echo "${VERSION[$t]}" >"${BIN[$t]}.version"
+  done
 }
 
-build_pulumi() {
-  local have
+# A Pulumi CLI already installed at this version or newer is used as it is.
+installed_pulumi() {
+  local have v
   have="$(command -v pulumi || true)"
-  if [[ -n "$have" && "$have" != "$LUCID_BIN/pulumi" ]]; then
-    local v; v="$(pulumi version 2>/dev/null | sed 's/^v//')"
-    if version_ge "$v" "$PULUMI_VERSION"; then log "using installed pulumi $v at $have"; return 0; fi
-  fi
-  fresh "$LUCID_BIN/pulumi" "$PULUMI_VERSION" && return 0
-  wrapper_build pulumi-cli "$LUCID_BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
-    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
-    "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION" \
-    "replace:github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e"
-  stamp "$LUCID_BIN/pulumi" "$PULUMI_VERSION"
+  [[ -n "$have" && "$have" != "$LUCID_BIN/pulumi" ]] || return 1
+  v="$(pulumi version 2>/dev/null | sed 's/^v//')"
+  version_ge "$v" "$PULUMI_VERSION" || return 1
+  log "using installed pulumi $v at $have"
 }
 
 # Pulumi's release archive ships this shim beside the CLI: it hosts Node dynamic providers. The
@@ -72,45 +111,32 @@ SH
   chmod +x "$LUCID_BIN/pulumi-resource-pulumi-nodejs"
 }
 
-build_docker_build_plugin() {
-  local bin="$LUCID_HOME/plugins/pulumi-resource-docker-build"
-  mkdir -p "$LUCID_HOME/plugins" # not on PATH: Pulumi warns when a plugin comes from PATH
-  fresh "$bin" "$DOCKER_BUILD_VERSION" || {
-    wrapper_build docker-build "$bin" \
-      github.com/pulumi/pulumi-docker-build/provider/cmd/pulumi-resource-docker-build \
-      "-X github.com/pulumi/pulumi-docker-build/provider.Version=$DOCKER_BUILD_VERSION" \
-      "github.com/pulumi/pulumi-docker-build v$DOCKER_BUILD_VERSION" \
-      "replace:github.com/pulumi/pulumi-dotnet/pulumi-language-dotnet/v3 => $STUBS/dotnet-codegen" \
-      "replace:github.com/pulumi/pulumi-java => $STUBS/java-codegen"
-    stamp "$bin" "$DOCKER_BUILD_VERSION"
-  }
-  grep -qE "^docker-build +resource +$DOCKER_BUILD_VERSION " <<<"$("$LUCID_BIN/pulumi" plugin ls 2>/dev/null)" \
-    || "$LUCID_BIN/pulumi" plugin install resource docker-build "$DOCKER_BUILD_VERSION" --file "$bin" \
+install_plugin() {
+  local pulumi; pulumi="$(command -v pulumi)"
+  grep -qE "^docker-build +resource +$DOCKER_BUILD_VERSION " <<<"$("$pulumi" plugin ls 2>/dev/null)" \
+    || "$pulumi" plugin install resource docker-build "$DOCKER_BUILD_VERSION" --file "$PLUGIN_BIN" \
       >"$LUCID_LOG/plugin-install.log" 2>&1 \
     || die "pulumi plugin install docker-build failed (see $LUCID_LOG/plugin-install.log)"
 }
 
-build_buildkit() {
-  fresh "$LUCID_BIN/buildkitd" "$BUILDKIT_VERSION" || {
-    wrapper_build buildkitd "$LUCID_BIN/buildkitd" github.com/moby/buildkit/cmd/buildkitd \
-      "-X github.com/moby/buildkit/version.Version=v$BUILDKIT_VERSION" \
-      "github.com/moby/buildkit v$BUILDKIT_VERSION"
-    stamp "$LUCID_BIN/buildkitd" "$BUILDKIT_VERSION"
-  }
-  fresh "$LUCID_BIN/docker-buildx" "$BUILDX_VERSION" || {
-    wrapper_build buildx "$LUCID_BIN/docker-buildx" github.com/docker/buildx/cmd/buildx \
-      "-X github.com/docker/buildx/version.Version=v$BUILDX_VERSION" \
-      "github.com/docker/buildx v$BUILDX_VERSION"
-    stamp "$LUCID_BIN/docker-buildx" "$BUILDX_VERSION"
-  }
+link_buildx() {
   mkdir -p "$HOME/.docker/cli-plugins"
   ln -sf "$LUCID_BIN/docker-buildx" "$HOME/.docker/cli-plugins/docker-buildx"
 }
 
+# Two builds: the CLI alone (its dependency versions do not compile with docker-build's), and
+# docker-build with buildkitd and buildx, whose versions it already requires (so the three share
+# every BuildKit, buildx and Docker package). BuildKit's group comes first: the builder bases need
+# BuildKit long before anything needs the CLI.
+build_buildkit_group() { build buildkit-group docker-build buildkitd buildx; link_buildx; }
+build_pulumi() {
+  build_buildkit_group # the plugin the CLI installs
+  installed_pulumi || build pulumi-cli pulumi
+  install_dynamic_provider_shim
+  install_plugin
+}
 case "${1:-all}" in
-  pulumi) build_pulumi; install_dynamic_provider_shim ;;
-  plugins) build_docker_build_plugin ;;
-  buildkit) build_buildkit ;;
-  all) build_pulumi; install_dynamic_provider_shim; build_docker_build_plugin; build_buildkit ;;
-  *) die "go-tools.sh: unknown part '$1' (pulumi | plugins | buildkit | all)" ;;
+  all | pulumi) build_pulumi ;;
+  buildkit) build_buildkit_group ;;
+  *) die "go-tools.sh: unknown part '$1' (all | buildkit: buildkitd, buildx and the docker-build plugin | pulumi: the CLI, after those)" ;;
 esac
