@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
 # Brings up every local part the dev stack needs, idempotently: fast when all are already up.
 #   Docker Engine + QEMU binfmt, the registry (TLS, 10.250.0.1:5000), BuildKit + buildx builder,
-#   the Pi stand-in (netns, Engine, docker-compose, sshd), the Debian builder base, and the
-#   Pulumi CLI + docker-build plugin (built from Go modules), a local file backend.
+#   the Pi stand-in (netns, Engine, docker-compose, sshd), the Debian builder base of each release
+#   in LUCID_DEBIAN_SUITES (default bookworm), and the Pulumi CLI + docker-build plugin (built from
+#   Go modules), a local file backend.
+# Cold, the Go build is the long pole: it runs beside the rest (apt, the daemons, debootstrap),
+# which needs none of it until BuildKit pushes the builder bases.
 source "$(dirname "$0")/lib.sh"
 here="$(dirname "$0")"
 
 start=$SECONDS
 [[ $EUID -eq 0 ]] || die "bootstrap needs root (it installs packages, starts daemons, makes a netns)"
+read -r -a suites <<<"${LUCID_DEBIAN_SUITES:-${LUCID_DEBIAN_SUITE:-bookworm}}"
+
+bash "$here/go-tools.sh" all & go_job=$!
+
 bash "$here/docker-engine.sh"
-bash "$here/go-tools.sh" all
 bash "$here/registry.sh"
-bash "$here/buildkit.sh"
 bash "$here/pi-standin.sh"
-bash "$here/debian-base.sh" "${LUCID_DEBIAN_SUITE:-bookworm}"
+for suite in "${suites[@]}"; do bash "$here/debian-base.sh" --rootfs-only "$suite"; done
+
+wait "$go_job" || die "building the Go tools failed (see above)"
+bash "$here/buildkit.sh"
+for suite in "${suites[@]}"; do bash "$here/debian-base.sh" "$suite"; done
 mkdir -p "$LUCID_HOME/state"
-log "all local parts ready in $((SECONDS - start)) s"
+log "all local parts ready in $(duration $((SECONDS - start)))"
