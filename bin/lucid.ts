@@ -10,7 +10,8 @@ import program from "../index";
 import { driftReport } from "../components/drift";
 import { refreshDrift } from "../stacks/drift-check";
 import { DEV_PASSPHRASE, DEV_PINNED, pinDevMachine } from "../stacks/dev-machine";
-import { machineWorkDir, trackedConfig } from "../stacks/work-dir";
+import { imageShape, startProgress, type Progress } from "../stacks/progress";
+import { stackFileConfig, machineWorkDir, trackedConfig } from "../stacks/work-dir";
 import { lucidHome, openStack } from "../stacks/workspace";
 
 const COMMANDS = ["up", "preview", "refresh", "drift", "destroy", "outputs", "cancel"] as const;
@@ -64,11 +65,29 @@ async function reportDrift(stack: auto.Stack, onOutput: (s: string) => void): Pr
 let streamed = false;
 
 async function run({ command, refresh }: Args, stack: auto.Stack): Promise<number> {
+  const progress = startProgress({
+    label: `${command} ${stack.name}`,
+    ...imageShape(stackFileConfig(stack.workspace.workDir, stack.name)),
+    out: process.stdout,
+  });
+  try {
+    return await runWith(command, refresh, stack, progress);
+  } finally {
+    progress.stop();
+  }
+}
+
+async function runWith(
+  command: Command,
+  refresh: boolean,
+  stack: auto.Stack,
+  progress: Progress,
+): Promise<number> {
   const onOutput = (out: string) => {
     streamed = true;
-    process.stdout.write(out);
+    progress.write(out);
   };
-  const common = { onOutput, color: "auto" as const };
+  const common = { onOutput, onEvent: progress.onEvent, color: "auto" as const };
   switch (command) {
     case "up":
       if (refresh) await reportDrift(stack, onOutput);

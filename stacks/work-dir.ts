@@ -27,13 +27,21 @@ function setPath(obj: Record<string, unknown>, parts: string[], value: unknown):
   node[parts[parts.length - 1]] = value;
 }
 
-/** A committed stack file's config (`Pulumi.<stack>.yaml` in the checkout). */
-export function trackedConfig(stackName: string): Record<string, unknown> {
-  const file = path.join(PROJECT_DIR, `Pulumi.${stackName}.yaml`);
+/** A stack file's config (`Pulumi.<stack>.yaml` in `dir`); empty when there is no such file. */
+export function stackFileConfig(dir: string, stackName: string): Record<string, unknown> {
+  const file = path.join(dir, `Pulumi.${stackName}.yaml`);
+  if (!fs.existsSync(file)) return {};
   return ((parse(fs.readFileSync(file, "utf8")) as Doc | null)?.config ?? {}) as Record<
     string,
     unknown
   >;
+}
+
+/** A committed stack file's config (`Pulumi.<stack>.yaml` in the checkout). */
+export function trackedConfig(stackName: string): Record<string, unknown> {
+  const file = path.join(PROJECT_DIR, `Pulumi.${stackName}.yaml`);
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such stack file`);
+  return stackFileConfig(PROJECT_DIR, stackName);
 }
 
 /**
