@@ -15,6 +15,16 @@ export default tseslint.config(
   },
   {
     files: ["**/*.js", "**/*.mjs"],
-    languageOptions: { globals: { module: "readonly", require: "readonly", process: "readonly" } },
+    languageOptions: {
+      globals: {
+        module: "readonly",
+        require: "readonly",
+        process: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+      },
+    },
+    // CommonJS files (jest's config and reporter) load their modules with require
+    rules: { "@typescript-eslint/no-require-imports": "off" },
   },
 );
