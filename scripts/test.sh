@@ -3,11 +3,14 @@
 # tests against the real CLI, registry, BuildKit, Engine and SSH target.
 source "$(dirname "$0")/lib.sh"
 here="$(dirname "$0")"
+PREPARE_BOUND=50m # measured: see README "Figures"
 
-bash "$here/bootstrap.sh"
-bash "$here/debian-base.sh" trixie # the images are tested on Debian 13 too
-bash "$here/registry-auth.sh"      # a registry that wants a login, for the credentials tests
-bash "$here/node-deps.sh"
+start=$SECONDS
+bash "$here/node-deps.sh" & deps_job=$! # npm ci and tsc, beside the bootstrap's Go builds
+# The images are tested on Debian 13 too: both builder bases, debootstrapped side by side.
+LUCID_DEBIAN_SUITES="bookworm trixie" bash "$here/bootstrap.sh"
+bash "$here/registry-auth.sh" # a registry that wants a login, for the credentials tests
+wait "$deps_job" || die "installing or building the project's Node.js code failed (see above)"
 cd "$here/.."
 # Containers an interrupted run left on the Pi stand-in (its Engine restarts them by their
 # policy) would starve this run's arm64 services under QEMU: the test projects' go first. Their
@@ -19,12 +22,23 @@ $(DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -aq --filter "name=^/${p}_")"
   ids="$(sort -u <<<"$ids" | grep . || true)"
   [[ -z "$ids" ]] || DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker rm -f $ids >/dev/null
 done
-npm run -s lint
+step lint npm run -s lint || die "lint failed:
+$(tail -n 40 "$LUCID_LOG/lint.log")"
+# The long builds (every image of both releases, both platforms: the better part of an hour on a
+# cold machine) are a step of their own, bounded and with progress, before the test runner: no
+# test's timeout has to allow for a cold build. The tests then find them built (a no-op up).
+if [[ $# -eq 0 || "$*" == *images* || "$*" == *e2e* ]]; then
+  rc=0
+  timed prepare-images timeout -k 30 "$PREPARE_BOUND" node dist/tests/support/prepare-images.js || rc=$?
+  ((rc != 124)) || die "the images the tests need were not built within $PREPARE_BOUND (see above)"
+  ((rc == 0)) || die "building the images the tests need failed (see above)"
+fi
 status=0
 # One file at a time: the arm64 services run under QEMU on two cores, and side by side they
 # starve each other's health checks.
 rm -f "$LUCID_LOG/jest.json" # a jest that dies must not be counted from an older run
-npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" "$@" || status=$?
+timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" "$@" || status=$?
+log "tests: $( ((status == 0)) && echo passed || echo "failed (exit $status)"), the whole command in $(duration $((SECONDS - start)))"
 # The closing line CI reads: "N passed, N failed" alone on a line (no report: one failure).
 node -e 'let line = "0 passed, 1 failed";
   try {

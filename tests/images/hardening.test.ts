@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { SERVICES } from "../../infra/services";
-import { builtImages, RELEASES, repositoryFor, tripletOf } from "../support/built-images";
+import { preparedImages, RELEASES, repositoryFor, tripletOf } from "../support/built-images";
 import { exportFilesystem, imageConfig, pull, type ImageConfig } from "../support/docker";
 import { filesIn, unmetElfNeeds } from "../support/elf";
 
@@ -65,8 +65,7 @@ const cases = RELEASES.flatMap((debian) =>
 );
 
 beforeAll(async () => {
-  const built: Record<string, Awaited<ReturnType<typeof builtImages>>> = {};
-  for (const d of RELEASES) built[d] = await builtImages(d); // one stack at a time: they chdir
+  const built = await preparedImages();
   for (const [name, platform, debian] of cases) {
     const ref = pull(repositoryFor(debian), built[debian][name].digests[platform]);
     const { root, listing } = exportFilesystem(ref);

@@ -5,7 +5,7 @@ import * as crypto from "crypto";
 import * as http from "http";
 import * as path from "path";
 import { SERVICES } from "../../infra/services";
-import { builtImages, RELEASES, repositoryFor, type Built } from "../support/built-images";
+import { preparedImages, RELEASES, repositoryFor, type Built } from "../support/built-images";
 import { lucidHome } from "../../stacks/workspace";
 import { dockerResult, pull } from "../support/docker";
 import { startSet, waitHealthy, type RunningSet } from "../support/lucid-set";
@@ -69,9 +69,7 @@ function request(
   });
 }
 
-beforeAll(async () => {
-  for (const d of RELEASES) built[d] = await builtImages(d); // one stack at a time: they chdir
-});
+beforeAll(async () => Object.assign(built, await preparedImages()));
 
 /** A command in a container succeeded; else fail with what it printed. */
 const ok = (r: { code: number; out: string }) => {

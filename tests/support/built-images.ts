@@ -1,3 +1,4 @@
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { e2eStack } from "./e2e-stack";
 
 export const REGISTRY = "10.250.0.1:5000";
@@ -17,7 +18,10 @@ export type Built = Record<string, { ref: string; digests: Record<string, string
  * (under LUCID_HOME), so a second test file, or a second run, finds them built: an unchanged
  * `up` rebuilds nothing.
  */
-export async function builtImages(debian: string): Promise<Built> {
+export async function builtImages(
+  debian: string,
+  opts: { onEvent?: (e: EngineEvent) => void } = {},
+): Promise<Built> {
   const ctx = await e2eStack(
     `images-${debian}`,
     {
@@ -27,10 +31,22 @@ export async function builtImages(debian: string): Promise<Built> {
     },
     { keep: true },
   );
-  const result = await ctx.stack.up({ onOutput: ctx.onOutput });
+  const result = await ctx.stack.up({ onOutput: ctx.onOutput, onEvent: opts.onEvent });
   if (result.summary.result !== "succeeded") throw new Error(ctx.log.join("").slice(-4000));
   return result.outputs.services.value as Built;
 }
 
 export const tripletOf = (platform: string) =>
   platform === "linux/arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
+
+/**
+ * Every release's images, for a test file's setup. scripts/test.sh builds them first, in its own
+ * bounded step with progress (tests/support/prepare-images.ts), so here each `up` finds them built
+ * and changes nothing: a hook's timeout never has to cover a cold build. One stack at a time:
+ * each run chdirs to its stack's work directory.
+ */
+export async function preparedImages(): Promise<Record<string, Built>> {
+  const built: Record<string, Built> = {};
+  for (const d of RELEASES) built[d] = await builtImages(d);
+  return built;
+}
