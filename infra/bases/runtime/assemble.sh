@@ -1,16 +1,26 @@
 #!/bin/sh
-# assemble KIND ROOTFS: unpacks the runtime base's Debian packages into ROOTFS (merged /usr, as
-# Debian lays it out), then takes away what a runtime must not have.
+# assemble KIND ARCH ROOTFS: unpacks the runtime base's Debian packages for ARCH (a Debian
+# architecture: amd64, arm64) into ROOTFS (merged /usr, as Debian lays it out), then takes away
+# what a runtime must not have. Runs on any platform: it only downloads and unpacks.
 set -eu
-kind="$1" rootfs="$2"
+kind="$1" arch="$2" rootfs="$3"
 
+[ "$arch" = "$(dpkg --print-architecture)" ] || dpkg --add-architecture "$arch"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends ca-certificates >/dev/null
 mkdir -p /debs "$rootfs/usr/bin" "$rootfs/usr/sbin" "$rootfs/usr/lib" "$rootfs/usr/lib64"
 for d in bin sbin lib lib64; do ln -s "usr/$d" "$rootfs/$d"; done
 cd /debs
+# The target's own build of each package; one for every architecture ("Architecture: all") has
+# no such name and is taken as it is.
+for p in $(runtime-packages "$kind"); do
+  case "$(apt-cache show --no-all-versions "$p" | sed -n 's/^Architecture: //p')" in
+    all) echo "$p" ;;
+    *) echo "$p:$arch" ;;
+  esac
+done >/tmp/packages
 # shellcheck disable=SC2046 # one word per package
-apt-get download -qq -o APT::Sandbox::User=root $(runtime-packages "$kind")
+apt-get download -qq -o APT::Sandbox::User=root $(cat /tmp/packages)
 for deb in /debs/*.deb; do
   dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$rootfs"
 done
