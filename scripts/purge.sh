@@ -29,8 +29,10 @@ for ((i = 0; i < 40; i++)); do pgrep -x dockerd >/dev/null || break; sleep 0.25;
 pkill -9 -x dockerd 2>/dev/null || true
 pkill -9 -x containerd 2>/dev/null || true
 sleep 0.5
-# buildkitd and the Engines leave mounts under their roots: unmount before deleting.
-grep -oE " (/var/lib/docker|$LUCID_HOME)[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+# buildkitd and the Engines leave mounts under their roots and run dirs (a network namespace
+# under /run/docker/netns): unmount before deleting.
+awk '{print $2}' /proc/mounts | grep -E "^(/var/lib/docker|/run/docker|$LUCID_HOME|$LUCID_RUN)(/|$)" \
+  | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 
 log "deleting the caches"
 go_modcache="$(go env GOMODCACHE 2>/dev/null || true)"
