@@ -9,7 +9,7 @@ stamp=node_modules/.lucid-lock-hash
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   log "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund >"$LUCID_LOG/npm-ci.log" 2>&1 \
+  step npm-ci npm ci --no-audit --no-fund \
     || die "npm ci failed; last lines:
 $(tail -n 15 "$LUCID_LOG/npm-ci.log")"
   echo "$want" >"$stamp"
@@ -20,7 +20,7 @@ built=dist/.lucid-src-hash
 src="$(find index.ts bin stacks infra components tests bench package.json package-lock.json \
   tsconfig.json -type f -name '*.ts' -o -type f -name '*.json' | LC_ALL=C sort | xargs sha256sum | sha256sum)"
 if [[ "$(cat "$built" 2>/dev/null)" != "$src" ]]; then
-  npm run -s build >"$LUCID_LOG/tsc.log" 2>&1 || die "TypeScript build failed:
+  step tsc npm run -s build || die "TypeScript build failed:
 $(tail -n 20 "$LUCID_LOG/tsc.log")"
   echo "$src" >"$built"
 fi
