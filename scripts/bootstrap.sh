@@ -18,6 +18,7 @@ bash "$here/go-tools.sh" all & go_job=$!
 bash "$here/docker-engine.sh"
 bash "$here/registry.sh"
 bash "$here/pi-standin.sh"
+apt_install shellcheck # `npm run lint` checks every shell program with it
 for suite in "${suites[@]}"; do bash "$here/debian-base.sh" --rootfs-only "$suite"; done
 
 wait "$go_job" || die "building the Go tools failed (see above)"

@@ -40,7 +40,7 @@ apt_install debootstrap curl
 mkdir -p "$WORK"
 rootfs amd64 & a=$!
 rootfs arm64 & b=$!
-wait "$a" && wait "$b" || die "building the $SUITE root filesystems failed"
+{ wait "$a" && wait "$b"; } || die "building the $SUITE root filesystems failed"
 $ROOTFS_ONLY && exit 0
 
 # One build for both platforms: buildkit records the right architecture per variant

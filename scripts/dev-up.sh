@@ -11,5 +11,5 @@ wait "$deps_job" || die "installing or building the project's Node.js code faile
 cd "$here/.."
 status=0
 timed up-dev node dist/bin/lucid.js up --stack dev "$@" || status=$?
-log "dev-up: $( ((status == 0)) && echo done || echo "failed (exit $status)") in $(duration $((SECONDS - start)))"
+log "dev-up: $( ((status == 0)) && echo "done" || echo "failed (exit $status)") in $(duration $((SECONDS - start)))"
 exit "$status"

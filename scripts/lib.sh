@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # its constants are for the scripts that source it
 # Shared helpers for the bootstrap scripts. Sourced, never run.
 # Every wait here is bounded in tries and seconds; every failure names the part.
 
@@ -175,7 +176,7 @@ progress_ticker() {
   [[ -t 2 ]] && every=1
   for ((i = 0; i < 6 * 3600; i++)); do
     sleep 1
-    [[ -d "$dir" ]] && kill -0 "$owner" 2>/dev/null || break
+    { [[ -d "$dir" ]] && kill -0 "$owner" 2>/dev/null; } || break
     ((i % every == every - 1)) || continue
     now="$(date +%s)" line=""
     for f in "$dir"/*; do

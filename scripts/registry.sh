@@ -51,7 +51,7 @@ fi
 # read at start; both come back with the new one (bootstrap starts BuildKit after this).
 if [[ -s "$TLS/server.crt" ]] && ! cert_complete; then
   for d in registry buildkitd; do
-    [[ -f "$LUCID_RUN/$d.pid" ]] && kill "$(cat "$LUCID_RUN/$d.pid")" 2>/dev/null || true
+    if [[ -f "$LUCID_RUN/$d.pid" ]]; then kill "$(cat "$LUCID_RUN/$d.pid")" 2>/dev/null || true; fi
   done
   wait_until 10 "old registry gone" bash -c "! curl -s -o /dev/null -k https://$REGISTRY_ADDR/v2/"
 fi

@@ -14,7 +14,7 @@ stop() { # stop NAME: the daemon started as NAME, if still running; bounded wait
   rm -f "$pidfile"
 }
 
-[[ -f "$LUCID_RUN/sshd-pi.pid" ]] && kill "$(cat "$LUCID_RUN/sshd-pi.pid")" 2>/dev/null || true
+if [[ -f "$LUCID_RUN/sshd-pi.pid" ]]; then kill "$(cat "$LUCID_RUN/sshd-pi.pid")" 2>/dev/null || true; fi
 stop docker-pi
 stop buildkitd
 stop registry

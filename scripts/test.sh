@@ -15,15 +15,17 @@ bash "$here/registry-auth.sh" # a registry that wants a login, for the credentia
 wait "$deps_job" || die "installing or building the project's Node.js code failed (see above)"
 cd "$here/.."
 # Containers an interrupted run left on the Pi stand-in (its Engine restarts them by their
-# policy) would starve this run's arm64 services under QEMU: the test projects' go first. Their
-# volumes stay; the dev stack is not a test project.
-# (By name too: the drift tests leave containers under a service's name that compose did not make.)
-for p in lucid-e2e lucid-chg lucid-drift lucid-faults lucid-first lucid-bench lucid-plain; do
-  ids="$(DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -aq --filter "label=com.docker.compose.project=$p")
-$(DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -aq --filter "name=^/${p}_")"
-  ids="$(sort -u <<<"$ids" | grep . || true)"
-  [[ -z "$ids" ]] || DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker rm -f $ids >/dev/null
-done
+# policy) would starve this run's arm64 services under QEMU: the test projects' go first (every
+# `lucid-<name>` project the tests and benches make; the dev stack's is `lucid`). Their volumes
+# stay. By name too, 1.29's `lucid-<name>_<service>_<n>`: the drift tests leave containers under a
+# service's name that compose did not make.
+ids="$(DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -a \
+  --format '{{.ID}} {{.Label "com.docker.compose.project"}} {{.Names}}' |
+  awk '$2 ~ /^lucid-/ || $NF ~ /^lucid-[a-z0-9]+_/ { print $1 }')"
+if [[ -n "$ids" ]]; then
+  # shellcheck disable=SC2086 # one argument per container id
+  DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker rm -f $ids >/dev/null
+fi
 step lint npm run -s lint || die "lint failed:
 $(tail -n 40 "$LUCID_LOG/lint.log")"
 # The long builds (every image of both releases, both platforms, arm64 under QEMU: 12 min on a
@@ -42,6 +44,7 @@ rm -f "$LUCID_LOG/jest.json" # a jest that dies must not be counted from an olde
 timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" "$@" || status=$?
 log "tests: $( ((status == 0)) && echo passed || echo "failed (exit $status)"), the whole command in $(duration $((SECONDS - start)))"
 # The closing line CI reads: "N passed, N failed" alone on a line (no report: one failure).
+# shellcheck disable=SC2016 # JavaScript, not shell
 node -e 'let line = "0 passed, 1 failed";
   try {
     const r = require(process.argv[1]);
