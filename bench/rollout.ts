@@ -16,7 +16,8 @@ import * as os from "os";
 import * as path from "path";
 import { changesOf, e2eStack, onPiStandIn, tearDown } from "../tests/support/e2e-stack";
 import { piContainers, piDocker, waitAllHealthy } from "../tests/support/pi";
-import { getManifest } from "../stacks/local-registry";
+import { getManifest } from "../tests/support/registry";
+import { SERVICE_NAMES } from "../infra/services";
 import { trackedConfig } from "../stacks/work-dir";
 import { lucidHome } from "../stacks/workspace";
 import { plainBuild, plainDown, plainRollout } from "./plain-workflow";
@@ -241,7 +242,10 @@ async function plainSide(registry: string, builder: string) {
     const build = now() - t;
     await plainRollout(refs, "lucid-plain", PORT);
     const health = await waitAllHealthy("lucid-plain", 600);
-    if (!Object.values(health).every((h) => h === "healthy") || Object.keys(health).length < 5)
+    if (
+      !Object.values(health).every((h) => h === "healthy") ||
+      Object.keys(health).length < SERVICE_NAMES.length
+    )
       throw new Error(`lucid-plain: not all healthy within 600 s: ${JSON.stringify(health)}`);
     return { wall: now() - t, build, rx: piReceived() - rx } satisfies Cold;
   } finally {

@@ -1,19 +1,35 @@
 import { stringify } from "yaml";
 
+/** A health check, exec form (no shell), its timings in seconds. */
+export interface HealthCheck {
+  /** argv, run without a shell. */
+  test: string[];
+  /** Seconds between checks. */
+  interval: number;
+  /** Seconds a fresh container may take before a failing check counts. */
+  startPeriod: number;
+  /** Seconds one check may take. */
+  timeout: number;
+  /** Failed checks in a row that make the container unhealthy. */
+  retries: number;
+}
+
+/** A port published on the Pi: `host` (on every address of the Pi) to `container`. */
+export interface Published {
+  host: number;
+  container: number;
+}
+
 /** One service as the compose file runs it. Knows nothing of Lucid. */
 export interface ComposeService {
   name: string;
   /** Pinned by digest: `repo@sha256:...`. */
   image: string;
   platform: string;
-  /** Exec-form health check: argv, run without a shell. */
-  healthcheck: string[];
-  startPeriod: number;
-  /** Seconds between health checks. */
-  healthInterval: number;
+  health: HealthCheck;
   volumes: Record<string, string>;
   networks: string[];
-  publish: string[];
+  publish: Published[];
   limits: { memory: string; cpus: number; pids: number };
   /** Services that must be started first. */
   dependsOn?: string[];
@@ -39,18 +55,20 @@ const DIGEST_REF = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
  * The compose file (format 2.4: docker-compose 1.29 takes it, and so does Compose v2; no
  * top-level `name:`, which 1.29 refuses). Every service is pinned by digest, read-only, without
  * capabilities or new privileges, limited, health-checked without a shell, restarted unless
- * stopped. Pure: the same input gives the same bytes, so its hash names a release.
+ * stopped. Pure: the same input gives the same bytes whatever the order of its services (state
+ * gives them back sorted), so its hash names a release.
  */
 export function renderCompose(spec: ComposeSpec): string {
   for (const s of spec.services) {
     if (!DIGEST_REF.test(s.image))
       throw new Error(`service ${s.name}: image must be pinned by digest, got ${s.image}`);
   }
-  const volumes = [...new Set(spec.services.flatMap((s) => Object.keys(s.volumes)))].sort();
-  const networks = [...new Set(spec.services.flatMap((s) => s.networks))].sort();
+  const services = [...spec.services].sort((a, b) => a.name.localeCompare(b.name));
+  const volumes = [...new Set(services.flatMap((s) => Object.keys(s.volumes)))].sort();
+  const networks = [...new Set(services.flatMap((s) => s.networks))].sort();
   const doc = {
     version: "2.4",
-    services: Object.fromEntries(spec.services.map((s) => [s.name, service(s)])),
+    services: Object.fromEntries(services.map((s) => [s.name, service(s)])),
     networks: Object.fromEntries(
       networks.map((n) => [n, spec.internalNetworks.includes(n) ? { internal: true } : {}]),
     ),
@@ -73,15 +91,19 @@ function service(s: ComposeService) {
     cpus: s.limits.cpus,
     pids_limit: s.limits.pids,
     healthcheck: {
-      test: ["CMD", ...s.healthcheck],
-      interval: `${s.healthInterval}s`,
-      timeout: "10s",
-      retries: 3,
-      start_period: `${s.startPeriod}s`,
+      test: ["CMD", ...s.health.test],
+      interval: `${s.health.interval}s`,
+      timeout: `${s.health.timeout}s`,
+      retries: s.health.retries,
+      start_period: `${s.health.startPeriod}s`,
     },
-    ...(s.publish.length ? { ports: s.publish } : {}),
+    ...(s.publish.length ? { ports: s.publish.map((p) => `${p.host}:${p.container}`) } : {}),
     ...(Object.keys(s.volumes).length
-      ? { volumes: Object.entries(s.volumes).map(([v, mount]) => `${v}:${mount}`) }
+      ? {
+          volumes: Object.entries(s.volumes)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([v, mount]) => `${v}:${mount}`),
+        }
       : {}),
     networks: [...s.networks],
     ...(s.dependsOn?.length ? { depends_on: [...s.dependsOn] } : {}),

@@ -57,9 +57,11 @@ const short = (ref: string): string =>
   ref.replace(/@sha256:([0-9a-f]{12})[0-9a-f]{52}$/, "@sha256:$1…");
 const shortId = (id: string): string => id.replace(/^sha256:/, "").slice(0, 12);
 
-/** Compose (1.29) names a service's containers `<project>_<service>_<n>`. */
-const ownsName = (project: string, service: string, name: string): boolean =>
-  new RegExp(`^/?${escape(project)}_${escape(service)}_\\d+$`).test(name);
+/** Compose names a service's containers `<project>_<service>_<n>` (1.29) or `<project>-<service>-<n>` (v2). */
+const ownsName = (project: string, service: string, name: string): boolean => {
+  const [p, s] = [escape(project), escape(service)];
+  return new RegExp(`^/?(${p}_${s}_|${p}-${s}-)\\d+$`).test(name);
+};
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Every difference between what was rolled out and what the Pi shows, services first. */

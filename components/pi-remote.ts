@@ -5,25 +5,9 @@ import { driftOf, expectedServices, type DriftItem } from "./drift";
 import { envFileOf, type ServiceEnv } from "./compose";
 import { shellJoin } from "./ssh/commands";
 import { runRemote, type SshTarget } from "./ssh/executor";
-import { observeScript, parseObservation } from "./ssh/observe";
-import { bashC, DEFAULT_KEEP_RELEASES, rolloutScript, teardownScript } from "./ssh/rollout";
-
-/** A rollout as the provider holds it: where, as whom, and what. */
-export interface RolloutTarget extends SshTarget {
-  project: string;
-  remoteDir: string;
-  compose: string;
-  /** Secret environment by service; absent in state written before it existed. */
-  env?: ServiceEnv;
-  release: string;
-  healthTimeout: number;
-  /** Releases kept on the Pi; absent in state written before it existed. */
-  keepReleases?: number;
-  /** Registry the Pi logs in to before it pulls; "" for none. */
-  registry?: string;
-  registryUser?: string;
-  registryPassword?: string;
-}
+import { observeCommand, parseObservation } from "./ssh/observe";
+import { rolloutCommand, teardownCommand } from "./ssh/rollout";
+import { composeOf, fromState, type RolloutSpec, type StoredRollout } from "./rollout-spec";
 
 /**
  * Runs a command line on the Pi, `stdin` fed to it; a non-zero exit becomes an error carrying the
@@ -49,19 +33,11 @@ export async function runOnPi(
   return result.stdout.trim();
 }
 
-/** Rolls the release out (compose file on stdin); bounded past the health gate. */
-export async function rollOut(t: RolloutTarget, recreate: readonly string[] = []): Promise<void> {
+/** Rolls the release out (its files on stdin); bounded past the health gate. */
+export async function rollOut(t: RolloutSpec, recreate: readonly string[] = []): Promise<void> {
   if (t.registry && t.registryUser) await logIn(t);
-  const script = rolloutScript({
-    remoteDir: t.remoteDir,
-    project: t.project,
-    release: t.release,
-    healthTimeout: t.healthTimeout,
-    keep: t.keepReleases ?? DEFAULT_KEEP_RELEASES,
-    recreate,
-  });
-  await runOnPi(t, shellJoin(bashC(script)), {
-    stdin: releaseFiles(t.compose, t.env ?? {}),
+  await runOnPi(t, rolloutCommand(t, recreate), {
+    stdin: releaseFiles(composeOf(t), t.env),
     timeoutMs: (t.healthTimeout + 600) * 1000,
   });
 }
@@ -83,11 +59,11 @@ export function releaseFiles(compose: string, env: ServiceEnv): string {
 }
 
 /** The Pi's Engine logs in to the registry; the password goes on stdin, never on a command line. */
-async function logIn(t: RolloutTarget): Promise<void> {
-  const login = ["docker", "login", "--username", t.registryUser ?? "", "--password-stdin"];
+async function logIn(t: RolloutSpec): Promise<void> {
+  const login = ["docker", "login", "--username", t.registryUser, "--password-stdin"];
   try {
-    await runOnPi(t, shellJoin([...login, t.registry ?? ""]), {
-      stdin: t.registryPassword ?? "",
+    await runOnPi(t, shellJoin([...login, t.registry]), {
+      stdin: t.registryPassword,
       timeoutMs: 60_000,
     });
   } catch (err) {
@@ -98,15 +74,16 @@ async function logIn(t: RolloutTarget): Promise<void> {
 }
 
 /** Takes the set down; volumes and releases stay. */
-export async function tearDown(t: RolloutTarget): Promise<void> {
-  const script = teardownScript({ remoteDir: t.remoteDir, project: t.project });
-  await runOnPi(t, shellJoin(bashC(script)), { timeoutMs: 300_000 });
+export async function tearDown(stored: StoredRollout): Promise<void> {
+  const { spec } = fromState(stored);
+  await runOnPi(spec, teardownCommand(spec), { timeoutMs: 300_000 });
 }
 
 /** Reads the Pi back and compares it with the release: the drift, empty when there is none. */
-export async function observeDrift(t: RolloutTarget): Promise<DriftItem[]> {
-  const services = expectedServices(t.compose);
-  const script = observeScript({
+export async function observeDrift(stored: StoredRollout): Promise<DriftItem[]> {
+  const { spec: t, compose } = fromState(stored);
+  const services = expectedServices(compose);
+  const command = observeCommand({
     remoteDir: t.remoteDir,
     project: t.project,
     release: t.release,
@@ -114,13 +91,13 @@ export async function observeDrift(t: RolloutTarget): Promise<DriftItem[]> {
   });
   let seen;
   try {
-    seen = parseObservation(await runOnPi(t, shellJoin(bashC(script)), { timeoutMs: 120_000 }));
+    seen = parseObservation(await runOnPi(t, command, { timeoutMs: 120_000 }));
   } catch (err) {
     // Never "nothing there": an unreachable Pi is an error, and the refresh stops on it.
     throw new Error(
       `cannot read the Pi back (${t.user}@${t.host}:${t.port}): ${(err as Error).message}`,
     );
   }
-  const composeSha = createHash("sha256").update(t.compose).digest("hex");
+  const composeSha = createHash("sha256").update(compose).digest("hex");
   return driftOf({ project: t.project, release: t.release, composeSha, services }, seen);
 }

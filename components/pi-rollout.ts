@@ -1,47 +1,34 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import type { ServiceEnv } from "./compose";
+import { renderCompose, type ComposeSpec, type ServiceEnv } from "./compose";
 import type { DriftItem } from "./drift";
-import { DEFAULT_KEEP_RELEASES } from "./ssh/rollout";
+import type { RolloutSettings, RolloutSpec, StoredRollout } from "./rollout-spec";
+import type { SshTarget } from "./ssh/executor";
 
 // The provider's code is serialized into state and run by another process: it reaches the SSH
-// code through an absolute module path, never through a relative import or a captured closure.
+// code through an absolute module path, never through a relative import or a captured closure
+// (nothing the provider's methods call may be an import of this file: only `remote()`).
 const REMOTE_MODULE: string = require.resolve("./pi-remote");
 
 /** Bump when the provider's behaviour changes: state keeps the code of the last update. */
-const PROVIDER_VERSION = "2";
+const PROVIDER_VERSION = "3";
 
-export interface PiConnection {
-  /** Address of the Pi. */
-  readonly host: pulumi.Input<string>;
-  /** SSH port. @default 22 */
-  readonly port: pulumi.Input<number>;
-  /** Deploy user. */
-  readonly user: pulumi.Input<string>;
-  /** The pinned public host key (`ssh-ed25519 AAAA...`); a different key is refused. */
-  readonly hostKey: pulumi.Input<string>;
-  /** The deploy user's private key; keep it a Pulumi secret. */
-  readonly privateKey: pulumi.Input<string>;
-}
+/** How to reach the Pi: the SSH target, each value possibly still to be computed. */
+export type PiConnection = { readonly [K in keyof SshTarget]: pulumi.Input<SshTarget[K]> };
 
 export interface PiRolloutArgs {
-  /** How to reach the Pi. */
+  /** How to reach the Pi; keep the private key a Pulumi secret. */
   readonly connection: PiConnection;
-  /** The compose file to run (components/compose.ts renders it). */
-  readonly compose: pulumi.Input<string>;
+  /** The set to run, by service (components/compose.ts renders its compose file). */
+  readonly set: pulumi.Input<ComposeSpec>;
   /**
    * Secret environment by service, written as `<service>.env` (mode 600) beside the compose
-   * file; every service named in the compose file gets one, empty if it has no entry here.
+   * file; every service named in the set gets one, empty if it has no entry here. Each service's
+   * stays a secret of its own, so a preview names the service whose environment changes.
    */
-  readonly env?: pulumi.Input<ServiceEnv>;
-  /** Compose project name. @default "lucid" */
-  readonly project?: string;
-  /** Releases directory on the Pi. @default "/home/<user>/lucid" */
-  readonly remoteDir?: pulumi.Input<string>;
-  /** Seconds the set may take to become healthy before the rollout is rolled back. @default 300 */
-  readonly healthTimeout?: number;
-  /** Releases kept on the Pi; older ones go, and the images only they used. @default 5 */
-  readonly keepReleases?: number;
+  readonly env: Record<string, pulumi.Input<Record<string, string>>>;
+  /** Where and how the release is placed and gated (defaults: the stack config schema). */
+  readonly settings: pulumi.Input<RolloutSettings>;
   /** The Pi logs in to the registry it pulls from (the password goes on stdin, kept secret). */
   readonly registryAuth?: {
     address: pulumi.Input<string>;
@@ -50,26 +37,8 @@ export interface PiRolloutArgs {
   };
 }
 
-interface Inputs {
-  host: string;
-  port: number;
-  user: string;
-  hostKey: string;
-  privateKey: string;
-  project: string;
-  remoteDir: string;
-  compose: string;
-  env: ServiceEnv;
-  release: string;
-  healthTimeout: number;
-  /** Absent in state written before it existed (5 then). */
-  keepReleases?: number;
-  /** Registry login on the Pi: empty strings when the registry wants none. */
-  registry: string;
-  registryUser: string;
-  registryPassword: string;
-  providerVersion: string;
-}
+/** The provider's inputs: the spec, and the version of the code that acts on it. */
+type Inputs = RolloutSpec & { providerVersion: string };
 
 /** The outputs: the inputs, and what the last read of the Pi found different (refresh sets it). */
 interface Outputs extends Inputs {
@@ -93,9 +62,13 @@ const remote = async () => (await import(REMOTE_MODULE)) as typeof import("./pi-
 /** The provider behind PiRollout; exported so check/diff are tested directly (mocks never run them). */
 export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds: Inputs, news: Inputs) {
-    const failures = (["host", "user", "hostKey", "privateKey", "compose", "remoteDir"] as const)
+    const failures: pulumi.dynamic.CheckFailure[] = (
+      ["host", "user", "hostKey", "privateKey", "remoteDir", "release"] as const
+    )
       .filter((p) => typeof news[p] !== "string" || news[p] === "")
       .map((property) => ({ property, reason: `${property} is required` }));
+    if (!news.services || Object.keys(news.services).length === 0)
+      failures.push({ property: "services", reason: "services is required" });
     return { inputs: news, failures };
   },
 
@@ -118,14 +91,14 @@ export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   // refresh: the Pi read back. An unreachable Pi throws (the refresh fails); it never reads as gone.
-  async read(id: string, props: Outputs) {
+  async read(id: string, props: StoredRollout) {
     const drift = await (await remote()).observeDrift(props);
     return { id, props: { ...props, drift } };
   },
 
   // The key is in the outputs so delete can connect; the resource marks it a secret output.
   // (So is the registry password: a rollout after a refresh logs in with it.)
-  async delete(_id: string, olds: Outputs) {
+  async delete(_id: string, olds: StoredRollout) {
     await (await remote()).tearDown(olds);
   },
 };
@@ -150,7 +123,8 @@ export function releaseOf(compose: string, env: ServiceEnv = {}) {
 /**
  * The Lucid set on the Pi over SSH (host key pinned): a release directory per compose file, a
  * lock, pull, up, a bounded health gate, rollback to the previous release on failure with the
- * failing service's name and logs; volumes never removed.
+ * failing service's name and logs; volumes never removed. Its inputs are the set by service, so
+ * a preview shows which service's image, settings or environment changes.
  */
 export class PiRollout extends pulumi.dynamic.Resource {
   /** The release running on the Pi: the compose file's hash. */
@@ -160,27 +134,31 @@ export class PiRollout extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: PiRolloutArgs, opts?: pulumi.CustomResourceOptions) {
     const c = args.connection;
-    const project = args.project ?? "lucid";
-    const remoteDir = args.remoteDir ?? pulumi.interpolate`/home/${c.user}/lucid`;
-    const healthTimeout = args.healthTimeout ?? 300;
-    const env = pulumi.secret(args.env ?? {});
+    const set = pulumi.output(args.set);
+    const env = Object.fromEntries(
+      Object.entries(args.env).map(([svc, vars]) => [svc, pulumi.secret(vars)]),
+    );
     // A hash of the environment is no secret (the release names a directory on the Pi).
     const release = pulumi.unsecret(
-      pulumi.all([args.compose, env]).apply(([compose, e]) => releaseOf(compose, e)),
+      pulumi.all([set, pulumi.all(env)]).apply(([s, e]) => releaseOf(renderCompose(s), e)),
     );
-    const inputs = {
+    const settings = pulumi.output(args.settings);
+    const inputs: Record<keyof Inputs | "drift", unknown> = {
       host: c.host,
       port: c.port,
       user: c.user,
       hostKey: c.hostKey,
       privateKey: pulumi.secret(c.privateKey),
-      project,
-      remoteDir,
-      compose: args.compose,
+      project: settings.project,
+      remoteDir: settings.remoteDir,
+      healthTimeout: settings.healthTimeout,
+      keepReleases: settings.keepReleases,
+      services: set.apply((s) =>
+        Object.fromEntries(s.services.map(({ name: svc, ...rest }) => [svc, rest])),
+      ),
+      internalNetworks: set.internalNetworks,
       env,
       release,
-      healthTimeout,
-      keepReleases: args.keepReleases ?? DEFAULT_KEEP_RELEASES,
       registry: args.registryAuth?.address ?? "",
       registryUser: args.registryAuth?.username ?? "",
       registryPassword: pulumi.secret(args.registryAuth?.password ?? ""),

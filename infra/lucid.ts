@@ -1,12 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
-import { envFileOf, renderCompose, type ComposeService } from "../components/compose";
+import {
+  envFileOf,
+  renderCompose,
+  type ComposeService,
+  type ComposeSpec,
+} from "../components/compose";
 import { DistrolessImage } from "../components/distroless-image";
 import { byDigest, viaRegistry } from "../components/image-ref";
 import { PiRollout } from "../components/pi-rollout";
 import type { StackConfig } from "../stacks/config";
 import { runtimeBases } from "./bases";
 import { sourceRevision } from "./source-revision";
-import { SERVICES, type ServiceSpec } from "./services";
+import { SERVICE_NAMES, SERVICES, type ServiceSpec } from "./services";
 import { version as VERSION } from "../package.json";
 
 /** The buildx builder the bootstrap registers (a remote BuildKit; docker-build refuses the legacy one). */
@@ -41,9 +46,10 @@ export function defineLucid(cfg: StackConfig) {
     images[s.name].ref.apply((ref) =>
       byDigest(viaRegistry(ref, cfg.registry.push, cfg.registry.pull)),
     );
-  const compose = pulumi
+  const set = pulumi
     .all(Object.fromEntries(SERVICES.map((s) => [s.name, onPi(s)])))
-    .apply((refs) => lucidCompose(refs, cfg.pi));
+    .apply((refs) => lucidSet(refs, cfg.pi));
+  const compose = set.apply(renderCompose);
   const services = pulumi.all(
     Object.fromEntries(
       SERVICES.map((s) => [s.name, { ref: onPi(s), digests: images[s.name].digests }]),
@@ -52,13 +58,17 @@ export function defineLucid(cfg: StackConfig) {
   if (!cfg.rollout) return { services, compose };
   const rollout = new PiRollout("lucid-on-pi", {
     connection: { ...cfg.pi, privateKey: cfg.sshPrivateKey },
-    compose,
-    env: cfg.serviceEnv,
+    set,
+    env: Object.fromEntries(
+      SERVICE_NAMES.map((name) => [name, cfg.serviceEnv.apply((e) => e[name] ?? {})]),
+    ),
     registryAuth: cfg.registryAuth && { address: cfg.registry.pull, ...cfg.registryAuth },
-    project: cfg.pi.project,
-    remoteDir: cfg.pi.dir,
-    healthTimeout: cfg.pi.healthTimeout,
-    keepReleases: cfg.pi.keepReleases,
+    settings: {
+      project: cfg.pi.project,
+      remoteDir: cfg.pi.dir,
+      healthTimeout: cfg.pi.healthTimeout,
+      keepReleases: cfg.pi.keepReleases,
+    },
   });
   return {
     /** Per service: the deployed reference (by digest, as the Pi pulls it) and per-platform digests. */
@@ -69,28 +79,29 @@ export function defineLucid(cfg: StackConfig) {
   };
 }
 
-/** The Lucid compose file for these images (service -> ref by digest) on this Pi. */
-export function lucidCompose(
-  refs: Record<string, string>,
-  pi: Pick<StackConfig["pi"], "gatewayPort" | "platform">,
-): string {
-  return renderCompose({
+type PiPlacement = Pick<StackConfig["pi"], "gatewayPort" | "platform">;
+
+/** The Lucid set for these images (service -> ref by digest) on this Pi. */
+export function lucidSet(refs: Record<string, string>, pi: PiPlacement): ComposeSpec {
+  return {
     services: SERVICES.map((s) => composeService(s, refs[s.name], pi)),
     internalNetworks: INTERNAL_NETWORKS,
-  });
+  };
 }
 
-function composeService(
-  s: ServiceSpec,
-  image: string,
-  pi: Pick<StackConfig["pi"], "gatewayPort" | "platform">,
-): ComposeService {
-  // The gateway's published port is the stack's; inside, it always listens on 8080.
-  const publish = s.publish.map((p) => p.replace(/^8080:/, `${pi.gatewayPort}:`));
+/** The Lucid compose file for these images on this Pi. */
+export const lucidCompose = (refs: Record<string, string>, pi: PiPlacement): string =>
+  renderCompose(lucidSet(refs, pi));
+
+function composeService(s: ServiceSpec, image: string, pi: PiPlacement): ComposeService {
   return {
-    ...s,
+    name: s.name,
     image,
-    publish,
+    health: s.health,
+    volumes: s.volumes,
+    networks: s.networks,
+    limits: s.limits,
+    publish: s.published ? [{ host: pi.gatewayPort, container: s.published }] : [],
     platform: pi.platform,
     dependsOn: DEPENDS_ON[s.name],
     envFile: envFileOf(s.name), // lucid:serviceEnv's values; empty when it sets none

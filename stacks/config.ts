@@ -2,7 +2,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import type { ServiceEnv } from "../components/compose";
-import { DEFAULT_KEEP_RELEASES } from "../components/ssh/rollout";
 
 // The SDK marks isConfigSecret @internal, yet it is how Config itself tells secret keys apart.
 const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret(key: string): boolean };
@@ -85,7 +84,7 @@ export const piSchema = z
       .int()
       .min(2)
       .max(100)
-      .default(DEFAULT_KEEP_RELEASES)
+      .default(5)
       .describe(
         "Releases kept on the Pi (current and previous at least); older ones go, with the images only they used",
       ),
@@ -170,9 +169,10 @@ export const stackSchema = z
 type Parsed = z.infer<typeof stackSchema>;
 export type StackSettings = Omit<
   Parsed,
-  "sshPrivateKey" | "registryPassword" | "serviceEnv" | "registry"
+  "sshPrivateKey" | "registryPassword" | "serviceEnv" | "registry" | "pi"
 > & {
   registry: Parsed["registry"] & { pull: string };
+  pi: Parsed["pi"] & { dir: string };
 };
 export type StackConfig = StackSettings & {
   sshPrivateKey: pulumi.Output<string>;
@@ -259,6 +259,7 @@ export function parseStackConfig(
   return {
     ...settings,
     registry: { ...settings.registry, pull: settings.registry.pull ?? settings.registry.push },
+    pi: { ...settings.pi, dir: settings.pi.dir ?? `/home/${settings.pi.user}/lucid` },
   };
 }
 

@@ -1,41 +1,18 @@
 import type { ContainerView, Observation } from "../drift";
-import { shellQuote } from "./commands";
+import { remoteCommand } from "./programs";
 
-/**
- * A read-only bash program that shows what the Pi runs: the `current` link, the release's
- * compose file hash, every container of the project (by label, or by a service's container
- * name), and the image id the Pi has for each expected reference. Sections start with `@`.
- * Docker must answer: an Engine that does not is an error, never "no containers".
- */
-export function observeScript(p: {
+/** The command line of observe.sh: what the Pi runs, read-only, in `@` sections. */
+export const observeCommand = (p: {
   remoteDir: string;
   project: string;
   release: string;
   refs: readonly string[];
-}): string {
-  return [
-    `dir=${shellQuote(p.remoteDir)}`,
-    `project=${shellQuote(p.project)}`,
-    `release=${shellQuote(p.release)}`,
-    `set -- ${p.refs.map(shellQuote).join(" ")}`, // the expected references, as "$@"
-    String.raw`set -euo pipefail
-echo @current
-readlink "$dir/current" 2>/dev/null || echo -
-echo @compose
-if [ -f "$dir/releases/$release/docker-compose.yml" ]; then
-  sha256sum "$dir/releases/$release/docker-compose.yml" | cut -d' ' -f1
-else echo -; fi
-labelled="$(docker ps -aq --no-trunc --filter "label=com.docker.compose.project=$project")"
-named="$(docker ps -aq --no-trunc --filter "name=^/$project"_)"
-ids="$(printf '%s\n%s\n' "$labelled" "$named" | sort -u | grep . || true)"
-echo @containers
-if [ -n "$ids" ]; then docker inspect $ids; else echo '[]'; fi
-echo @images
-for ref in "$@"; do
-  printf '%s %s\n' "$ref" "$(docker image inspect -f '{{.Id}}' "$ref" 2>/dev/null || echo -)"
-done`,
-  ].join("\n");
-}
+}): string =>
+  remoteCommand(
+    "observe",
+    { LUCID_DIR: p.remoteDir, LUCID_PROJECT: p.project, LUCID_RELEASE: p.release },
+    p.refs,
+  );
 
 interface Inspected {
   Name: string;

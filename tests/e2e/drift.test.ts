@@ -8,12 +8,13 @@ import { driftReport, type DriftItem } from "../../components/drift";
 import { refreshDrift } from "../../stacks/drift-check";
 import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piContainers, piDocker, piIds } from "../support/pi";
+import { SERVICE_NAMES } from "../../infra/services";
 
 jest.setTimeout(30 * 60_000);
 
 const PROJECT = "lucid-drift";
 const DIR = `/home/deploy/${PROJECT}`;
-const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
+const SERVICES = [...SERVICE_NAMES].sort();
 let ctx: Awaited<ReturnType<typeof e2eStack>>;
 let release: string;
 

@@ -15,12 +15,13 @@ import { refreshDrift } from "../../stacks/drift-check";
 import { lucidHome, PROJECT_DIR } from "../../stacks/workspace";
 import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piIds, volumeHashes, waitAllHealthy } from "../support/pi";
+import { SERVICE_NAMES } from "../../infra/services";
 
 jest.setTimeout(30 * 60_000);
 
 const PROJECT = "lucid-faults";
 const DIR = `/home/deploy/${PROJECT}`;
-const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
+const SERVICES = [...SERVICE_NAMES].sort();
 const ALL_HEALTHY = Object.fromEntries(SERVICES.map((s) => [s, "healthy"]));
 let ctx: Awaited<ReturnType<typeof e2eStack>>;
 let tools: string;

@@ -5,11 +5,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piContainers, piVolumes, waitAllHealthy } from "../support/pi";
+import { SERVICE_NAMES } from "../../infra/services";
 
 jest.setTimeout(30 * 60_000);
 
 const PROJECT = "lucid-first";
-const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
+const SERVICES = [...SERVICE_NAMES].sort();
 const BROKEN = "\nraise SystemExit('broken on purpose')\n";
 let ctx: Awaited<ReturnType<typeof e2eStack>>;
 let mainPy: string;

@@ -9,14 +9,15 @@ import * as path from "path";
 import { devMachineKeys } from "../../stacks/dev-machine";
 import { changesOf, e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piContainers, piDocker, piNetworks, piVolumes } from "../support/pi";
-import { getManifest } from "../../stacks/local-registry";
+import { getManifest } from "../support/registry";
 import { lucidHome } from "../../stacks/workspace";
+import { SERVICE_NAMES, VOLUMES } from "../../infra/services";
 
 jest.setTimeout(30 * 60_000);
 
 const PROJECT = "lucid-e2e";
 const PORT = 18080;
-const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
+const SERVICES = [...SERVICE_NAMES].sort();
 let ctx: Awaited<ReturnType<typeof e2eStack>>;
 
 function get(url: string): Promise<{ status: number; body: string }> {
@@ -89,7 +90,7 @@ describe("pulumi up of the Lucid set", () => {
       /^10\.250\.0\.1:5001\/lucid-e2e@sha256:[0-9a-f]{64}$/,
     );
     expect(outputs.release.value).toMatch(/^[0-9a-f]{16}$/);
-    expect(Object.keys(running)).toHaveLength(5);
+    expect(Object.keys(running)).toHaveLength(SERVICE_NAMES.length);
   });
 
   test("a second up with nothing changed: no resource updated, no container restarted", async () => {
@@ -160,8 +161,6 @@ describe("pulumi up of the Lucid set", () => {
     await ctx.stack.destroy({ onOutput: ctx.onOutput });
     expect(piContainers(PROJECT)).toEqual({});
     expect(piNetworks(PROJECT)).toEqual([]);
-    expect(piVolumes(PROJECT)).toEqual(
-      ["api-state", "tools-data", "tor-data", "tunnel-state"].map((v) => `${PROJECT}_${v}`),
-    );
+    expect(piVolumes(PROJECT)).toEqual(VOLUMES.map((v) => `${PROJECT}_${v}`));
   });
 });

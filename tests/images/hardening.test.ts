@@ -117,11 +117,17 @@ describe.each(cases)("%s (%s, %s)", (name, platform, debian) => {
     expect(unmetElfNeeds(get(name, platform).root, tripletOf(platform))).toEqual([]);
   });
 
-  test("its health check and entrypoint are exec-form", () => {
+  test("its health check is the catalog's, exec-form; its entrypoint too", () => {
     const { config } = get(name, platform);
-    expect(config.Healthcheck?.Test[0]).toBe("CMD");
-    const spec = SERVICES.find((s) => s.name === name)!;
-    expect(config.Healthcheck?.Test.slice(1)).toEqual(spec.healthcheck);
+    const { health } = SERVICES.find((s) => s.name === name)!;
+    const ns = (seconds: number) => seconds * 1e9;
+    expect(config.Healthcheck).toEqual({
+      Test: ["CMD", ...health.test],
+      Interval: ns(health.interval),
+      StartPeriod: ns(health.startPeriod),
+      Timeout: ns(health.timeout),
+      Retries: health.retries,
+    });
     expect(config.Entrypoint?.[0]).toMatch(/^\//);
   });
 

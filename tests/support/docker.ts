@@ -30,7 +30,13 @@ export function docker(
 export interface ImageConfig {
   User: string;
   Entrypoint: string[] | null;
-  Healthcheck?: { Test: string[] };
+  Healthcheck?: {
+    Test: string[];
+    Interval?: number;
+    StartPeriod?: number;
+    Timeout?: number;
+    Retries?: number;
+  };
   Labels: Record<string, string> | null;
 }
 

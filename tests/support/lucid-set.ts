@@ -1,3 +1,4 @@
+import { SERVICE_NAMES, SERVICES, VOLUMES } from "../../infra/services";
 import { docker, dockerResult } from "./docker";
 
 /** A throwaway Lucid set on the build side's Engine: an internal network (no way out), volumes. */
@@ -57,16 +58,12 @@ export function startSet(prefix: string, refs: Record<string, string>): RunningS
       refs[service],
       ...args,
     ]);
-  run("tor-proxy", ["-v", `${prefix}-tor-data:/var/lib/tor`]);
-  run("api-server", ["-v", `${prefix}-api-state:/var/lib/lucid-api`]);
-  run("api-gateway", []);
-  run("tunnel-tools", [
-    "-v",
-    `${prefix}-tor-data:/var/lib/tor:ro`,
-    "-v",
-    `${prefix}-tunnel-state:/var/lib/lucid-tunnel`,
-  ]);
-  run("server-tools", ["-v", `${prefix}-tools-data:/var/lib/lucid-tools`]);
+  // each with the volumes the catalog gives it, in its order (tunnel-tools after tor-proxy)
+  for (const s of SERVICES)
+    run(
+      s.name,
+      Object.entries(s.volumes).flatMap(([v, mount]) => ["-v", `${prefix}-${v}:${mount}`]),
+    );
   return {
     prefix,
     network,
@@ -89,18 +86,8 @@ export function startSet(prefix: string, refs: Record<string, string>): RunningS
         name(s),
       ]),
     stop: () => {
-      const names = ["tor-proxy", "api-server", "api-gateway", "tunnel-tools", "server-tools"].map(
-        name,
-      );
-      docker(["rm", "-f", "-v", ...names], { allowFail: true });
-      docker(
-        [
-          "volume",
-          "rm",
-          ...["tor-data", "api-state", "tunnel-state", "tools-data"].map((v) => `${prefix}-${v}`),
-        ],
-        { allowFail: true },
-      );
+      docker(["rm", "-f", "-v", ...SERVICE_NAMES.map(name)], { allowFail: true });
+      docker(["volume", "rm", ...VOLUMES.map((v) => `${prefix}-${v}`)], { allowFail: true });
       docker(["network", "rm", network], { allowFail: true });
     },
   };

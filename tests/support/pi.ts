@@ -1,4 +1,5 @@
 import { spawnSync } from "child_process";
+import { SERVICE_NAMES } from "../../infra/services";
 
 /** docker on the Pi stand-in's own Engine (its socket on this machine), bounded in time. */
 export function piDocker(args: string[], timeoutMs = 120_000): string {
@@ -58,14 +59,17 @@ export const piVolumes = (project: string) => piList("volume", project);
 export const piIds = (project: string): Record<string, string> =>
   Object.fromEntries(Object.entries(piContainers(project)).map(([s, c]) => [s, c.id]));
 
-/** Waits (bounded) until the project's five services are healthy; returns service -> health. */
+/** Waits (bounded) until every service of the project is healthy; returns service -> health. */
 export async function waitAllHealthy(project: string, seconds: number) {
   let health: Record<string, string> = {};
   for (let i = 0; i < seconds / 2; i++) {
     health = Object.fromEntries(
       Object.entries(piContainers(project)).map(([s, c]) => [s, c.health]),
     );
-    if (Object.keys(health).length === 5 && Object.values(health).every((h) => h === "healthy"))
+    if (
+      Object.keys(health).length === SERVICE_NAMES.length &&
+      Object.values(health).every((h) => h === "healthy")
+    )
       break;
     await new Promise((r) => setTimeout(r, 2000));
   }

@@ -1,14 +1,15 @@
 import { parse } from "yaml";
-import { renderCompose, type ComposeService } from "../../components/compose";
+import { renderCompose } from "../../components/compose";
+import { lucidSet } from "../../infra/lucid";
 import { SERVICES } from "../../infra/services";
 
 const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
-const services: ComposeService[] = SERVICES.map((s, i) => ({
-  ...s,
-  image: `docker.io/pickme/lucid@${digest(i + 1)}`,
-  platform: "linux/arm64",
-}));
-const doc = parse(renderCompose({ services, internalNetworks: ["backend", "tor"] }));
+const set = lucidSet(
+  Object.fromEntries(SERVICES.map((s, i) => [s.name, `docker.io/pickme/lucid@${digest(i + 1)}`])),
+  { gatewayPort: 8080, platform: "linux/arm64" },
+);
+const services = set.services;
+const doc = parse(renderCompose(set));
 
 describe("renderCompose", () => {
   test("uses format 2.4 and no top-level name (docker-compose 1.29 refuses one)", () => {
@@ -62,8 +63,8 @@ describe("renderCompose", () => {
       "tunnel-state",
     ]);
     expect(doc.services["tunnel-tools"].volumes).toEqual([
-      "tunnel-state:/var/lib/lucid-tunnel",
       "tor-data:/var/lib/tor:ro",
+      "tunnel-state:/var/lib/lucid-tunnel",
     ]);
   });
 
@@ -71,6 +72,18 @@ describe("renderCompose", () => {
     expect(renderCompose({ services, internalNetworks: ["backend", "tor"] })).toBe(
       renderCompose({ services, internalNetworks: ["backend", "tor"] }),
     );
+    // in any order of its services: state gives them back sorted by name
+    expect(
+      renderCompose({ services: [...services].reverse(), internalNetworks: ["backend", "tor"] }),
+    ).toBe(renderCompose(set));
+  });
+
+  test("the gateway is published at the stack's port, to the port it listens on", () => {
+    const moved = lucidSet(Object.fromEntries(services.map((s) => [s.name, s.image])), {
+      gatewayPort: 9443,
+      platform: "linux/arm64",
+    });
+    expect(parse(renderCompose(moved)).services["api-gateway"].ports).toEqual(["9443:8080"]);
   });
 
   test("refuses an image that is not pinned by digest", () => {

@@ -4,6 +4,8 @@ import { parseStackConfig, type ServiceEnv, type StackConfig } from "../../stack
 import { stackFileConfig } from "../support/stack-file";
 import { parse } from "yaml";
 import { releaseOf } from "../../components/pi-rollout";
+import { composeOf, type RolloutSpec } from "../../components/rollout-spec";
+import { SERVICE_NAMES } from "../../infra/services";
 import { recordResources, valueOf, type Registered } from "../support/mocks";
 import { PROJECT_DIR } from "../../stacks/workspace";
 
@@ -35,6 +37,7 @@ const config = (runtime: StackConfig["bases"]["runtime"] = "local"): StackConfig
     gatewayPort: 8080,
     healthTimeout: 300,
     keepReleases: 5,
+    dir: "/home/deploy/lucid",
   },
   rollout: true,
   sshPrivateKey: pulumi.secret("PRIVATE-KEY"),
@@ -104,8 +107,16 @@ describe("defineLucid", () => {
     const rollouts = seen.filter((r) => r.type === "pulumi-nodejs:dynamic/lucid:PiRollout");
     expect(rollouts.map((r) => r.name)).toEqual(["lucid-on-pi"]);
     const compose = await valueOf(out.compose);
-    expect(rollouts[0].inputs.compose).toBe(compose);
-    expect(rollouts[0].inputs.release).toBe(releaseOf(compose));
+    const inputs = rollouts[0].inputs as unknown as RolloutSpec;
+    expect(composeOf(inputs)).toBe(compose);
+    expect(Object.keys(inputs.services).sort()).toEqual([...SERVICE_NAMES].sort());
+    expect(inputs.release).toBe(releaseOf(compose));
+    expect(inputs).toMatchObject({
+      project: "lucid",
+      remoteDir: "/home/deploy/lucid",
+      healthTimeout: 300,
+      keepReleases: 5,
+    });
     expect(rollouts[0].inputs.privateKey).toEqual({
       [specialSigKey]: specialSecretSig,
       value: "PRIVATE-KEY",
@@ -124,9 +135,13 @@ describe("defineLucid", () => {
     }
   });
 
-  test("the services' environment goes to the rollout as a secret", () => {
+  test("the services' environment goes to the rollout as a secret, an entry per service", () => {
+    // (Each service's is a secret of its own on the wire; the mocks lift nested secrets to the top.)
     const rollout = seen.find((r) => r.type.includes("PiRollout"))!;
-    expect(rollout.inputs.env).toEqual({ [specialSigKey]: specialSecretSig, value: {} });
+    expect(rollout.inputs.env).toEqual({
+      [specialSigKey]: specialSecretSig,
+      value: Object.fromEntries(SERVICE_NAMES.map((s) => [s, {}])),
+    });
   });
 });
 
@@ -205,13 +220,7 @@ describe("the pi stack", () => {
       serviceEnv: pulumi.secret<ServiceEnv>({}),
     });
     const doc = parse(await valueOf(out.compose));
-    expect(Object.keys(doc.services)).toEqual([
-      "tor-proxy",
-      "api-server",
-      "api-gateway",
-      "tunnel-tools",
-      "server-tools",
-    ]);
+    expect(Object.keys(doc.services)).toEqual([...SERVICE_NAMES].sort());
     for (const svc of Object.values(doc.services as Record<string, { image: string }>)) {
       expect(svc.image).toMatch(/^docker\.io\/pickme\/lucid@sha256:[0-9a-f]{64}$/);
     }

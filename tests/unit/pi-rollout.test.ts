@@ -1,8 +1,22 @@
 import { releaseFiles } from "../../components/pi-remote";
 import { piRolloutProvider, releaseOf } from "../../components/pi-rollout";
-import { rolloutScript, teardownScript } from "../../components/ssh/rollout";
+import { composeOf, fromState, type RolloutSpec } from "../../components/rollout-spec";
+import { lucidSet } from "../../infra/lucid";
+import { renderCompose } from "../../components/compose";
+import { SERVICE_NAMES } from "../../infra/services";
+import { rolloutEnv } from "../../components/ssh/rollout";
 
-const inputs = {
+const set = lucidSet(
+  Object.fromEntries(SERVICE_NAMES.map((s) => [s, `reg/lucid@sha256:${"a".repeat(64)}`])),
+  { gatewayPort: 8080, platform: "linux/arm64" },
+);
+// As state gives them back: the services by name, sorted.
+const services = Object.fromEntries(
+  set.services
+    .map(({ name, ...rest }) => [name, rest] as const)
+    .sort(([a], [b]) => a.localeCompare(b)),
+);
+const inputs: RolloutSpec & { providerVersion: string } = {
   host: "10.250.0.2",
   port: 22,
   user: "deploy",
@@ -10,18 +24,24 @@ const inputs = {
   privateKey: "KEY-1",
   project: "lucid",
   remoteDir: "/home/deploy/lucid",
-  compose: "version: '2.4'\n",
-  release: "abc",
   healthTimeout: 300,
-  providerVersion: "2",
+  keepReleases: 5,
+  services,
+  internalNetworks: set.internalNetworks,
+  env: {},
+  release: "abc",
+  registry: "",
+  registryUser: "",
+  registryPassword: "",
+  providerVersion: "3",
 };
 
 describe("PiRollout provider", () => {
   test("check names each missing property", async () => {
-    const r = await piRolloutProvider.check!({}, { ...inputs, host: "", compose: undefined });
+    const r = await piRolloutProvider.check!({}, { ...inputs, host: "", services: {} });
     expect(r.failures).toEqual([
       { property: "host", reason: "host is required" },
-      { property: "compose", reason: "compose is required" },
+      { property: "services", reason: "services is required" },
     ]);
   });
 
@@ -79,51 +99,50 @@ describe("PiRollout provider", () => {
   });
 });
 
-describe("rollout programs", () => {
-  test("the rollout sets its values, quoted, before the fixed program", () => {
-    const script = rolloutScript({
-      remoteDir: "/home/pi/my lucid",
-      project: "lucid",
-      release: "abc",
-      healthTimeout: 300.7,
-      keep: 5,
-      recreate: ["api-server", "tor-proxy"],
-    });
-    expect(script.split("\n").slice(0, 8)).toEqual([
-      "dir='/home/pi/my lucid'",
-      "project=lucid",
-      "release=abc",
-      "timeout=300",
-      "keep=5",
-      "recreate='api-server tor-proxy'",
-      "lockwait=420",
-      "set -euo pipefail",
-    ]);
-  });
-
-  test("the rollout takes a lock, gates on health, rolls back, and never removes volumes", () => {
-    const script = rolloutScript({
-      remoteDir: "/d",
-      project: "p",
-      release: "r",
-      healthTimeout: 60,
-      keep: 1,
-    });
-    expect(script).toContain('until mkdir "$lock"');
-    expect(script).toContain("umask 077"); // the env files hold secrets
-    expect(script).toContain("keep=2"); // never fewer than current and previous
-    expect(script).toContain('compose "$prev" up -d --remove-orphans');
-    expect(script).not.toMatch(/down -v|volume rm|--volumes/);
-    // older releases' images go only after the release is healthy, and never by force
-    expect(script.indexOf("prune_images ||")).toBeGreaterThan(
-      script.indexOf('mv -fT "$dir/current.tmp"'),
+describe("the rollout's values", () => {
+  test("go to rollout.sh as environment: floored, at least two releases kept, the lock wait past the health gate", () => {
+    const env = rolloutEnv(
+      {
+        remoteDir: "/home/pi/my lucid",
+        project: "lucid",
+        release: "abc",
+        healthTimeout: 300.7,
+        keepReleases: 1,
+      },
+      ["api-server", "tor-proxy"],
     );
-    expect(script).not.toMatch(/rmi -f|rmi --force|image prune/);
+    expect(env).toEqual({
+      LUCID_DIR: "/home/pi/my lucid",
+      LUCID_PROJECT: "lucid",
+      LUCID_RELEASE: "abc",
+      LUCID_HEALTH_TIMEOUT: 300,
+      LUCID_KEEP: 2,
+      LUCID_LOCK_WAIT: 420,
+      LUCID_RECREATE: "api-server tor-proxy",
+    });
   });
 
-  test("the teardown takes the set down without its volumes", () => {
-    const script = teardownScript({ remoteDir: "/d", project: "p" });
-    expect(script).toContain("down --remove-orphans\n");
-    expect(script).not.toMatch(/ -v\b|--volumes/);
+  test("state written by provider version 2 (a compose text, no keepReleases) is still read", () => {
+    const v2 = {
+      ...inputs,
+      services: undefined,
+      internalNetworks: undefined,
+      env: undefined,
+      keepReleases: undefined,
+      compose: "version: '2.4'\n",
+      providerVersion: "2",
+      drift: [],
+    };
+    const { spec, compose } = fromState(v2);
+    expect(compose).toBe("version: '2.4'\n");
+    expect(spec).toMatchObject({ keepReleases: 5, env: {}, registry: "" });
+  });
+
+  test("a spec's compose file is the program's, whatever order state gives its services", () => {
+    const stored = { ...inputs, drift: [] };
+    const { compose } = fromState(stored);
+    expect(compose).toBe(composeOf(inputs));
+    expect(compose).toBe(renderCompose(set)); // the bytes whose hash named the release
+    expect(compose).toContain("image: reg/lucid@sha256:");
   });
 });

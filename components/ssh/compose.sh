@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# Compose on the Pi, either generation: the v2 plugin (`docker compose`) when the Pi has it, else
+# docker-compose 1.29. Sourced by rollout.sh and teardown.sh; the provider sends it before them.
+# Needs: $project. Sets: compose_cmd.
+
+# Picks the generation; on a Pi with neither, says what to install (exit 69, EX_UNAVAILABLE).
+pick_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    compose_cmd=(docker compose)
+  elif command -v docker-compose >/dev/null 2>&1; then
+    compose_cmd=(docker-compose)
+  else
+    echo "lucid: the Pi has no Docker Compose: install the Compose v2 plugin (Debian: docker-compose-plugin or docker-compose >= 2; or Docker's install script) or docker-compose 1.29; nothing was changed" >&2
+    exit 69
+  fi
+}
+
+# compose RELEASE_DIR ARGS...: compose on that release's file, in the project.
+compose() {
+  local r="$1"
+  shift
+  "${compose_cmd[@]}" --ansi never -p "${project:?}" -f "$r/docker-compose.yml" "$@"
+}
+
+# project_containers [SERVICE]: ids of the project's containers (of one service), whichever
+# generation made them: by label, and by name (1.29's `p_svc_1`, v2's `p-svc-1`) for any that lost
+# their labels. Fails when Docker does.
+project_containers() {
+  local svc="${1:-}" label v1 v2
+  label="label=com.docker.compose.project=$project"
+  if [ -n "$svc" ]; then
+    v1="name=^/${project}_${svc}_" v2="name=^/${project}-${svc}-"
+    {
+      docker ps -aq --filter "$label" --filter "label=com.docker.compose.service=$svc" &&
+        docker ps -aq --filter "$v1" && docker ps -aq --filter "$v2"
+    } | sort -u
+  else
+    docker ps -aq --filter "$label"
+  fi
+}

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# The rollout of one release on the Pi: take the lock, write the release's files, pull, up, gate
+# on health, then commit (move `current`) or roll back. Volumes are never removed.
+# Run by `bash -c` over SSH, after compose.sh (components/pi-remote.ts sends both).
+# Environment:
+#   LUCID_DIR             releases directory, e.g. /home/deploy/lucid
+#   LUCID_PROJECT         compose project: prefix of every container, network and volume
+#   LUCID_RELEASE         the release's name (a hash of its files)
+#   LUCID_HEALTH_TIMEOUT  seconds the set may take to become healthy before it is rolled back
+#   LUCID_KEEP            releases kept, current and previous included (at least 2)
+#   LUCID_LOCK_WAIT       seconds to wait for another rollout's lock
+#   LUCID_RECREATE        services whose containers go before `up` (drift compose does not undo)
+#   LUCID_POLL            seconds between looks at the lock and the health gate (default 2)
+# Stdin: the release's files, one per line, "<name> <base64>".
+set -euo pipefail
+shopt -s inherit_errexit
+dir="${LUCID_DIR:?}"
+project="${LUCID_PROJECT:?}"
+release="${LUCID_RELEASE:?}"
+timeout="${LUCID_HEALTH_TIMEOUT:?}"
+keep="${LUCID_KEEP:?}"
+lockwait="${LUCID_LOCK_WAIT:?}"
+recreate="${LUCID_RECREATE:-}"
+poll="${LUCID_POLL:-2}"
+[ "$keep" -ge 2 ] || keep=2
+# shellcheck source=compose.sh
+declare -F compose >/dev/null || . "$(dirname "${BASH_SOURCE[0]}")/compose.sh"
+# Milliseconds since the epoch: bounds are kept to the millisecond, not to the second.
+now_ms() {
+  if [ -n "${EPOCHREALTIME:-}" ]; then
+    local us="${EPOCHREALTIME//[.,]/}"
+    echo $((us / 1000))
+  else date +%s%3N; fi
+}
+
+pick_compose
+mkdir -p "$dir/releases"
+# What the rollout says goes to the caller and to $dir/rollout.log, the Pi's own record.
+exec 2> >(tee -a "$dir/rollout.log" >&2)
+echo "lucid: $(date -u +%FT%TZ) rollout of release $release begins" >&2
+
+# One rollout at a time: the lock is a directory holding its rollout's pid. Another live rollout
+# is waited for (bounded); a lock whose rollout is gone (its SSH connection dropped) is taken over.
+lock="$dir/.lock"
+lock_deadline=$(($(now_ms) + lockwait * 1000))
+announced=""
+until mkdir "$lock" 2>/dev/null; do
+  holder="$(cat "$lock/pid" 2>/dev/null || true)"
+  if [ -n "$holder" ] && [ ! -d "/proc/$holder" ]; then
+    echo "lucid: rollout $holder left its lock behind and is gone; taking it over" >&2
+    rm -rf "$lock"
+    continue
+  fi
+  if [ "$(now_ms)" -ge "$lock_deadline" ]; then
+    echo "lucid: another rollout (pid $holder) still holds $lock after $lockwait s; nothing was changed" >&2
+    exit 75
+  fi
+  [ -n "$announced" ] || echo "lucid: waiting for another rollout (pid $holder) to finish" >&2
+  announced=1
+  sleep "$poll"
+done
+echo "$$" >"$lock/pid"
+trap 'rm -rf "$lock"' EXIT
+
+# The release's files (the compose file and an env file per service, secrets among them): each
+# written whole, mode 600, then moved into place, so no file is ever half written.
+new="$dir/releases/$release"
+mkdir -p "$new"
+umask 077
+while read -r name data; do
+  [[ "$name" =~ ^[a-z0-9][a-z0-9._-]*$ ]] || { echo "lucid: refusing file name '$name'" >&2; exit 1; }
+  printf %s "$data" | base64 -d >"$new/$name.tmp"
+  mv -f "$new/$name.tmp" "$new/$name"
+done
+[ -s "$new/docker-compose.yml" ] || { echo "lucid: no compose file arrived" >&2; exit 1; }
+umask 022
+prev="$(readlink -e "$dir/current" 2>/dev/null || true)" # empty for a first release
+
+# unhealthy RELEASE_DIR: prints the service that is not healthy yet (nothing when all are),
+# "!<service>" for one that failed for sure. Returns 2, Docker's error on stderr, when the set
+# cannot be read: an error is never "not yet".
+unhealthy() {
+  local ids id state name out="" wanted
+  ids="$(compose "$1" ps -q)" || return 2
+  for id in $ids; do
+    state="$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id")" || return 2
+    name="$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id")" || return 2
+    case "$state" in
+      healthy) ;;
+      unhealthy | exited | dead) echo "!$name" && return 0 ;;
+      *) out="$name" ;;
+    esac
+  done
+  if [ -z "$out" ]; then
+    wanted="$(compose "$1" config --services)" || return 2
+    [ "$(wc -w <<<"$ids")" -ge "$(wc -w <<<"$wanted")" ] || out="(not all created)"
+  fi
+  echo "$out"
+}
+
+# rollback SERVICE WHY: back to the previous release (a first release: its containers go), then
+# fail, naming the service and showing its last log lines.
+rollback() {
+  local bad="$1" why="$2" back="no previous release to go back to"
+  if [ -n "$bad" ]; then
+    echo "lucid: $bad $why; its last log lines:" >&2
+    compose "$new" logs --no-color --tail 15 "$bad" 2>&1 | sed 's/^/  /' >&2 || true
+  fi
+  if [ -n "$prev" ] && [ "$prev" != "$new" ]; then
+    back="rolled back to release $(basename "$prev")"
+    compose "$prev" up -d --remove-orphans >/dev/null 2>&1 || back="rollback to $(basename "$prev") FAILED"
+  elif [ -z "$prev" ]; then
+    # A first release has nothing to go back to: none of it is left running (half a set that
+    # restarts a failing service for ever); its volumes stay.
+    back="no previous release: its containers were taken down, volumes kept"
+    compose "$new" down --remove-orphans >/dev/null 2>&1 || back="no previous release, and taking its containers down FAILED"
+  fi
+  echo "lucid: rollout of release $release failed: ${bad:+$bad }$why; $back" >&2
+  exit 1
+}
+
+if ! compose "$new" pull --quiet 2>&1; then
+  echo "lucid: pulling the images of release $release failed (above); the running release was not touched" >&2
+  exit 1
+fi
+# Drift compose does not undo by itself (another image under a service's name, a container it
+# did not make): those containers go first, so up puts the right ones back. Volumes stay.
+for svc in $recreate; do
+  ids="$(project_containers "$svc")"
+  for id in $ids; do docker rm -f "$id" >/dev/null; done
+done
+# Containers of the project that the release does not name go too (compose 1.29's
+# --remove-orphans misses those it did not label as its own).
+wanted=" $(compose "$new" config --services | tr '\n' ' ')"
+ids="$(project_containers)"
+for id in $ids; do
+  svc="$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id")"
+  case "$wanted" in *" $svc "*) ;; *) docker rm -f "$id" >/dev/null ;; esac
+done
+compose "$new" up -d --remove-orphans 2>&1
+
+deadline=$(($(now_ms) + timeout * 1000))
+while :; do
+  verdict=0
+  bad="$(unhealthy "$new")" || verdict=$?
+  [ "$verdict" -eq 0 ] || rollback "" "the set's health could not be read from Docker (above)"
+  [ -z "$bad" ] && break
+  case "$bad" in "!"*) rollback "${bad#!}" "is unhealthy" ;; esac
+  [ "$(now_ms)" -lt "$deadline" ] || rollback "$bad" "did not become healthy within $timeout s"
+  sleep "$poll"
+done
+ln -sfn "releases/$release" "$dir/current.tmp"
+mv -fT "$dir/current.tmp" "$dir/current"
+
+# Old releases go; volumes are never touched.
+# shellcheck disable=SC2012 # release names are hex hashes
+ls -1t "$dir/releases" | tail -n +$((keep + 1)) | while read -r old; do
+  [ "$dir/releases/$old" = "$prev" ] || rm -rf "${dir:?}/releases/$old"
+done
+# So do the images only they used (a Pi's card is small): from the repositories the kept
+# releases pull from, never one a kept release names, never one a container still uses (rmi
+# without -f refuses it). Releases that name an image by tag: nothing can be told; all stay.
+prune_images() {
+  local kept ref repo n=0
+  kept="$(sed -n 's/^ *image: *//p' "$dir"/releases/*/docker-compose.yml | tr -d "\"'" | sort -u)"
+  for ref in $kept; do [[ "$ref" == *@sha256:* ]] || return 0; done
+  while read -r repo; do
+    for ref in $(docker images --digests --format '{{.Repository}}@{{.Digest}}' "$repo"); do
+      [[ "$ref" == *@sha256:* ]] || continue
+      grep -qxF "$ref" <<<"$kept" && continue
+      docker rmi "$ref" >/dev/null 2>&1 && n=$((n + 1))
+    done
+  done < <(cut -d@ -f1 <<<"$kept" | sort -u)
+  [ "$n" -eq 0 ] || echo "lucid: images only older releases used, removed: $n" >&2
+}
+prune_images || echo "lucid: removing older releases' images failed (the release is healthy)" >&2
+echo "lucid: release $release is healthy"

@@ -1,0 +1,180 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { releaseFiles } from "../../components/pi-remote";
+import { programText, type RemoteProgram } from "../../components/ssh/programs";
+import { rolloutEnv, type RolloutValues } from "../../components/ssh/rollout";
+
+/** Which Compose the fake Pi has: the v2 plugin, docker-compose 1.29, or none. */
+export type Generation = "v2" | "v1" | "none";
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** A container as the fake Engine holds it. */
+export interface FakeContainer {
+  id: string;
+  project: string;
+  service: string;
+  image: string;
+  name: string;
+}
+
+const FAKE_DOCKER = path.join(__dirname, "fake-docker", "docker");
+/** What the programs (and the fake) may run besides docker: the Pi's base system, nothing more. */
+const TOOLS = [
+  ..."bash env awk base64 basename cat cut date dirname grep ln ls mkdir mv readlink rm sed".split(
+    " ",
+  ),
+  ..."sha256sum sleep sort tail tee touch tr wc".split(" "),
+];
+const which = (tool: string): string => {
+  for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
+    const p = path.join(dir, tool);
+    if (fs.existsSync(p)) return p;
+  }
+  throw new Error(`the fake Pi needs ${tool} on this machine`);
+};
+
+/**
+ * A Pi for the remote programs, in a temporary directory: its releases directory, and a fake
+ * Docker (tests/support/fake-docker/docker) whose world is files. The programs run as the Pi runs
+ * them (programText: the exact text the provider sends), with bash and coreutils from this machine.
+ */
+export class FakePi {
+  readonly root = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-fake-pi-"));
+  readonly dir = path.join(this.root, "home deploy", "lucid"); // a space: quoting is tested too
+  readonly state = path.join(this.root, "docker");
+  private readonly bin = path.join(this.root, "bin");
+
+  constructor(readonly generation: Generation) {
+    fs.mkdirSync(this.bin);
+    fs.mkdirSync(this.state);
+    for (const tool of TOOLS) fs.symlinkSync(which(tool), path.join(this.bin, tool));
+    fs.symlinkSync(FAKE_DOCKER, path.join(this.bin, "docker"));
+    if (generation === "v1") fs.symlinkSync(FAKE_DOCKER, path.join(this.bin, "docker-compose"));
+  }
+
+  /** Runs a program with these values, `stdin` on its stdin, `args` as "$@". */
+  run(
+    program: RemoteProgram,
+    env: Record<string, string | number>,
+    opts: { stdin?: string; args?: readonly string[] } = {},
+  ): Run {
+    const started = Date.now();
+    const r = spawnSync(
+      path.join(this.bin, "bash"),
+      ["-c", programText(program), `lucid-${program}`, ...(opts.args ?? [])],
+      {
+        input: opts.stdin ?? "",
+        encoding: "utf8",
+        timeout: 30_000,
+        env: {
+          PATH: this.bin, // the fake docker, and no other docker or compose of this machine
+          FAKE_DOCKER_STATE: this.state,
+          FAKE_COMPOSE_V2: this.generation === "v2" ? "1" : "",
+          ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
+        },
+      },
+    );
+    if (r.error) throw r.error;
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+  }
+
+  /**
+   * Rolls a compose file out (an empty env file per service beside it), polling every 50 ms;
+   * `env` overrides the program's environment (LUCID_LOCK_WAIT, ...).
+   */
+  rollOut(
+    compose: string,
+    values: Partial<RolloutValues> & { release: string },
+    opts: { env?: Record<string, string | number>; recreate?: readonly string[] } = {},
+  ): Run {
+    const env = rolloutEnv(
+      { remoteDir: this.dir, project: "lucid", healthTimeout: 5, keepReleases: 3, ...values },
+      opts.recreate,
+    );
+    return this.run(
+      "rollout",
+      { ...env, LUCID_POLL: 0.05, ...opts.env },
+      { stdin: releaseFiles(compose, {}) },
+    );
+  }
+
+  containers(): FakeContainer[] {
+    const dir = path.join(this.state, "containers");
+    if (!fs.existsSync(dir)) return [];
+    return fs.readdirSync(dir).map((id) => {
+      const [project, service, image, name] = fs
+        .readFileSync(path.join(dir, id), "utf8")
+        .trim()
+        .split(" ");
+      return { id, project, service, image, name };
+    });
+  }
+
+  /** Puts a container in the fake Engine, as compose or a person would have made it. */
+  addContainer(c: Omit<FakeContainer, "id">): string {
+    const id = `ffff${Math.random().toString(16).slice(2, 10)}`;
+    fs.mkdirSync(path.join(this.state, "containers"), { recursive: true });
+    fs.writeFileSync(
+      path.join(this.state, "containers", id),
+      `${c.project} ${c.service} ${c.image} ${c.name}\n`,
+    );
+    return id;
+  }
+
+  /** What a container of this image answers to its health check from now on. */
+  setHealth(image: string, status: "healthy" | "unhealthy" | "starting" | "exited"): void {
+    fs.mkdirSync(path.join(this.state, "health"), { recursive: true });
+    fs.writeFileSync(path.join(this.state, "health", image.replace(/\//g, "_")), `${status}\n`);
+  }
+
+  /** Docker calls matching this glob (over "<program> <args>") fail from now on. */
+  failCalls(glob: string): void {
+    fs.appendFileSync(path.join(this.state, "fail"), `${glob}\n`);
+  }
+
+  images(): string[] {
+    const file = path.join(this.state, "images");
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
+  }
+
+  addImage(ref: string): void {
+    fs.appendFileSync(path.join(this.state, "images"), `${ref}\n`);
+  }
+
+  /** Every Docker call so far, "<program> <args>". */
+  calls(): string[] {
+    const file = path.join(this.state, "calls");
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
+  }
+
+  /** The release `current` points at, or null. */
+  current(): string | null {
+    try {
+      return path.basename(fs.readlinkSync(path.join(this.dir, "current")));
+    } catch {
+      return null;
+    }
+  }
+
+  releases(): string[] {
+    const dir = path.join(this.dir, "releases");
+    return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+  }
+
+  log(): string {
+    const file = path.join(this.dir, "rollout.log");
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  }
+
+  remove(): void {
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}

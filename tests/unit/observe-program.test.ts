@@ -1,0 +1,75 @@
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { driftOf, expectedServices } from "../../components/drift";
+import { parseObservation } from "../../components/ssh/observe";
+import { lucidCompose } from "../../infra/lucid";
+import { SERVICES } from "../../infra/services";
+import { FakePi, type Generation } from "../support/fake-pi";
+
+// observe.sh as the Pi runs it, on a fake Docker: read back and compared (drift.ts), for both
+// Compose generations' container names.
+
+const ref = (svc: string) =>
+  `10.250.0.1:5000/lucid@sha256:${Buffer.from(svc).toString("hex").padEnd(64, "0").slice(0, 64)}`;
+const compose = lucidCompose(Object.fromEntries(SERVICES.map((s) => [s.name, ref(s.name)])), {
+  gatewayPort: 8080,
+  platform: "linux/arm64",
+});
+const services = expectedServices(compose);
+const want = {
+  project: "lucid",
+  release: "r1",
+  composeSha: createHash("sha256").update(compose).digest("hex"),
+  services,
+};
+
+let pi: FakePi;
+afterEach(() => pi.remove());
+
+describe.each<Generation>(["v2", "v1"])("reading the Pi back, Compose %s", (generation) => {
+  beforeEach(() => {
+    pi = new FakePi(generation);
+    expect(pi.rollOut(compose, { release: "r1" }).code).toBe(0);
+  });
+  const observe = () =>
+    pi.run(
+      "observe",
+      { LUCID_DIR: pi.dir, LUCID_PROJECT: "lucid", LUCID_RELEASE: "r1" },
+      { args: Object.values(services) },
+    );
+
+  test("right after a rollout: no drift, and nothing changed by the read", () => {
+    const before = pi.calls().length;
+    const r = observe();
+    expect(r.code).toBe(0);
+    expect(driftOf(want, parseObservation(r.stdout))).toEqual([]);
+    const calls = pi.calls().slice(before);
+    expect(calls.every((c) => /^docker (ps -aq|inspect|image inspect) /.test(c))).toBe(true);
+  });
+
+  test("a service's container gone, a squatter under its name: both reported", () => {
+    const sep = generation === "v2" ? "-" : "_";
+    const byService = Object.fromEntries(pi.containers().map((c) => [c.service, c]));
+    fs.rmSync(path.join(pi.state, "containers", byService["api-gateway"].id));
+    fs.rmSync(path.join(pi.state, "containers", byService["api-server"].id));
+    pi.addContainer({
+      project: "-",
+      service: "-",
+      image: "nginx",
+      name: `lucid${sep}api-gateway${sep}1`,
+    });
+    const drift = driftOf(want, parseObservation(observe().stdout));
+    expect(drift.map((d) => d.subject).sort()).toEqual(["api-gateway", "api-server"]);
+    expect(drift.find((d) => d.subject === "api-gateway")?.found).toContain(
+      `lucid${sep}api-gateway${sep}1 from nginx, not made by compose`,
+    );
+  });
+
+  test("Docker failing is an error, never 'no containers'", () => {
+    pi.failCalls("docker ps *");
+    const r = observe();
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).not.toContain("@containers");
+  });
+});

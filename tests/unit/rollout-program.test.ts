@@ -1,0 +1,308 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { remoteCommand } from "../../components/ssh/programs";
+import { lucidCompose } from "../../infra/lucid";
+import { SERVICES } from "../../infra/services";
+import { FakePi, type Generation } from "../support/fake-pi";
+
+// rollout.sh and teardown.sh as the Pi runs them, on a fake Docker (no Engine): every verdict of
+// the lock, the file intake, the health gate, rollback and pruning, for both Compose generations.
+
+const REPO = "10.250.0.1:5000/lucid/lucid";
+const digestOf = (seed: string) => Buffer.from(seed).toString("hex").padEnd(64, "0").slice(0, 64);
+const ref = (svc: string, version: string) => `${REPO}@sha256:${digestOf(`${svc}-${version}`)}`;
+/** The real compose file of the set, every service at `version` unless `changed` says otherwise. */
+const composeAt = (version: string, changed: Record<string, string> = {}) =>
+  lucidCompose(
+    Object.fromEntries(SERVICES.map((s) => [s.name, ref(s.name, changed[s.name] ?? version)])),
+    { gatewayPort: 8080, platform: "linux/arm64" },
+  );
+const NAMES = SERVICES.map((s) => s.name).sort();
+
+let pi: FakePi;
+afterEach(() => pi?.remove());
+
+describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) => {
+  beforeEach(() => (pi = new FakePi(generation)));
+  const sep = generation === "v2" ? "-" : "_";
+  const byService = () => Object.fromEntries(pi.containers().map((c) => [c.service, c]));
+
+  test("a first release: files written mode 600, the set up, `current` moved, the lock let go", () => {
+    const r = pi.rollOut(composeAt("1"), { release: "r1" });
+    expect(r.stderr).toContain("rollout of release r1 begins");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("release r1 is healthy");
+    expect(pi.current()).toBe("r1");
+    const files = fs.readdirSync(path.join(pi.dir, "releases", "r1")).sort();
+    expect(files).toEqual(["docker-compose.yml", ...NAMES.map((s) => `${s}.env`)].sort());
+    for (const f of files)
+      expect(fs.statSync(path.join(pi.dir, "releases", "r1", f)).mode & 0o777).toBe(0o600);
+    expect(
+      pi
+        .containers()
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(NAMES.map((s) => `lucid${sep}${s}${sep}1`));
+    expect(fs.existsSync(path.join(pi.dir, ".lock"))).toBe(false);
+    expect(pi.log()).toContain("rollout of release r1 begins");
+    const composeCalls = pi.calls().filter((c) => / -p lucid /.test(c));
+    expect(
+      composeCalls.every((c) =>
+        c.startsWith(generation === "v2" ? "docker compose " : "docker-compose "),
+      ),
+    ).toBe(true);
+  });
+
+  test("a one-service change replaces that container only", () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    const before = byService();
+    expect(pi.rollOut(composeAt("1", { "api-server": "2" }), { release: "r2" }).code).toBe(0);
+    const after = byService();
+    for (const s of NAMES) {
+      if (s === "api-server") expect(after[s].id).not.toBe(before[s].id);
+      else expect(after[s].id).toBe(before[s].id);
+    }
+    expect(after["api-server"].image).toBe(ref("api-server", "2"));
+    expect(pi.current()).toBe("r2");
+  });
+
+  test("an unhealthy service: fails at once, naming it with its last log lines, rolled back", () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    pi.setHealth(ref("api-server", "2"), "unhealthy");
+    const r = pi.rollOut(composeAt("1", { "api-server": "2" }), {
+      release: "r2",
+      healthTimeout: 30,
+    });
+    expect(r.code).toBe(1);
+    expect(r.ms).toBeLessThan(10_000); // at once, not after the 30 s timeout
+    expect(r.stderr).toContain("lucid: api-server is unhealthy; its last log lines:");
+    expect(r.stderr).toContain("  api-server | fake log line 2");
+    expect(r.stderr).toContain(
+      "rollout of release r2 failed: api-server is unhealthy; rolled back to release r1",
+    );
+    expect(pi.current()).toBe("r1");
+    expect(byService()["api-server"].image).toBe(ref("api-server", "1"));
+    expect(fs.existsSync(path.join(pi.dir, ".lock"))).toBe(false);
+  });
+
+  test("a service never healthy: rolled back once the health timeout has passed", () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    pi.setHealth(ref("tor-proxy", "2"), "starting");
+    const r = pi.rollOut(composeAt("1", { "tor-proxy": "2" }), { release: "r2", healthTimeout: 1 });
+    expect(r.code).toBe(1);
+    expect(r.ms).toBeGreaterThanOrEqual(1000);
+    expect(r.stderr).toContain(
+      "tor-proxy did not become healthy within 1 s; rolled back to release r1",
+    );
+    expect(byService()["tor-proxy"].image).toBe(ref("tor-proxy", "1"));
+  });
+
+  test("Docker failing inside the health gate is an error at once, never 'not yet'", () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    pi.failCalls("docker inspect -f *Health*");
+    const r = pi.rollOut(composeAt("2"), { release: "r2", healthTimeout: 30 });
+    expect(r.code).toBe(1);
+    expect(r.ms).toBeLessThan(10_000);
+    expect(r.stderr).toContain("failed on purpose");
+    expect(r.stderr).toContain(
+      "the set's health could not be read from Docker (above); rolled back to release r1",
+    );
+    expect(pi.current()).toBe("r1");
+  });
+
+  test("a first release that fails leaves none of its containers running, and no `current`", () => {
+    pi.setHealth(ref("server-tools", "1"), "exited");
+    const r = pi.rollOut(composeAt("1"), { release: "r1" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "server-tools is unhealthy; no previous release: its containers were taken down, volumes kept",
+    );
+    expect(pi.containers()).toEqual([]);
+    expect(pi.current()).toBeNull();
+  });
+
+  test("a failed pull leaves the running release untouched", () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    const before = pi.containers();
+    pi.failCalls("* pull --quiet");
+    const r = pi.rollOut(composeAt("2"), { release: "r2" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "pulling the images of release r2 failed (above); the running release was not touched",
+    );
+    expect(pi.containers()).toEqual(before);
+    expect(pi.current()).toBe("r1");
+  });
+
+  test("file intake refuses a bad name before anything runs, and needs a compose file", () => {
+    const bad = pi.run("rollout", envFor(pi, "r1"), {
+      stdin: `../escape ${Buffer.from("x").toString("base64")}\n`,
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("refusing file name '../escape'");
+    expect(fs.existsSync(path.join(pi.dir, "..", "escape"))).toBe(false);
+    const none = pi.run("rollout", envFor(pi, "r2"), { stdin: "" });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("no compose file arrived");
+    expect(pi.calls().filter((c) => / (pull|up) /.test(c))).toEqual([]);
+  });
+
+  test("drift: a container under a service's name that compose did not make, and an orphan, go", () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    fs.rmSync(path.join(pi.state, "containers", byService()["api-gateway"].id));
+    const squatter = pi.addContainer({
+      project: "-",
+      service: "-",
+      image: "nginx",
+      name: `lucid${sep}api-gateway${sep}1`,
+    });
+    const orphan = pi.addContainer({
+      project: "lucid",
+      service: "old-thing",
+      image: "x",
+      name: "lucid_old-thing_1",
+    });
+    const r = pi.rollOut(composeAt("1"), { release: "r1" }, { recreate: ["api-gateway"] });
+    expect(r.code).toBe(0);
+    const ids = pi.containers().map((c) => c.id);
+    expect(ids).not.toContain(squatter);
+    expect(ids).not.toContain(orphan);
+    expect(byService()["api-gateway"].image).toBe(ref("api-gateway", "1"));
+  });
+
+  test("pruning keeps `keep` releases and the images they name; older ones' images go", () => {
+    for (const v of ["1", "2", "3", "4"]) {
+      const r = pi.rollOut(composeAt(v), { release: `r${v}`, keepReleases: 2 });
+      expect(r.code).toBe(0);
+    }
+    expect(pi.releases()).toEqual(["r3", "r4"]);
+    const images = pi.images();
+    for (const s of NAMES) {
+      expect(images).toContain(ref(s, "3"));
+      expect(images).toContain(ref(s, "4"));
+      expect(images).not.toContain(ref(s, "1"));
+      expect(images).not.toContain(ref(s, "2"));
+    }
+  });
+
+  test("pruning never removes an image a container still uses, nor any when a release names a tag", () => {
+    pi.addImage(`${REPO}@sha256:${digestOf("used")}`);
+    pi.addContainer({
+      project: "-",
+      service: "-",
+      image: `${REPO}@sha256:${digestOf("used")}`,
+      name: "other",
+    });
+    pi.addImage(`${REPO}@sha256:${digestOf("unused")}`);
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    expect(pi.images()).toContain(`${REPO}@sha256:${digestOf("used")}`);
+    expect(pi.images()).not.toContain(`${REPO}@sha256:${digestOf("unused")}`);
+
+    const byTag = composeAt("2").replace(ref("tor-proxy", "2"), `${REPO}:tor-proxy`);
+    pi.addImage(`${REPO}@sha256:${digestOf("unused-2")}`);
+    expect(pi.rollOut(byTag, { release: "r2" }).code).toBe(0);
+    expect(pi.images()).toContain(`${REPO}@sha256:${digestOf("unused-2")}`);
+  });
+});
+
+describe.each<Generation>(["v2", "v1"])("the lock, with Compose %s", (generation) => {
+  beforeEach(() => (pi = new FakePi(generation)));
+  const holdLock = (pid: number) => {
+    fs.mkdirSync(path.join(pi.dir, ".lock"), { recursive: true });
+    fs.writeFileSync(path.join(pi.dir, ".lock", "pid"), `${pid}\n`);
+  };
+
+  test("held by a live rollout: waited for, bounded, exit 75, nothing changed", () => {
+    holdLock(process.pid);
+    const r = pi.rollOut(composeAt("1"), { release: "r1" }, { env: { LUCID_LOCK_WAIT: 1 } });
+    expect(r.code).toBe(75);
+    expect(r.ms).toBeGreaterThanOrEqual(1000);
+    expect(r.stderr).toContain(`waiting for another rollout (pid ${process.pid}) to finish`);
+    expect(r.stderr).toContain(`another rollout (pid ${process.pid}) still holds`);
+    expect(pi.calls().filter((c) => / -p lucid /.test(c))).toEqual([]);
+    expect(pi.releases()).toEqual([]);
+    expect(fs.readFileSync(path.join(pi.dir, ".lock", "pid"), "utf8").trim()).toBe(
+      `${process.pid}`,
+    );
+  });
+
+  test("held by a rollout that is gone: taken over", () => {
+    holdLock(4194303); // above any pid_max: no such process
+    const r = pi.rollOut(composeAt("1"), { release: "r1" }, { env: { LUCID_LOCK_WAIT: 1 } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("rollout 4194303 left its lock behind and is gone; taking it over");
+  });
+
+  test("let go while waiting: the rollout goes on", () => {
+    holdLock(process.pid);
+    const release = spawnSync("bash", [
+      "-c",
+      `(sleep 0.3; rm -rf '${path.join(pi.dir, ".lock")}') >/dev/null 2>&1 &`,
+    ]);
+    expect(release.status).toBe(0);
+    const r = pi.rollOut(composeAt("1"), { release: "r1" }, { env: { LUCID_LOCK_WAIT: 10 } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("waiting for another rollout");
+    expect(r.ms).toBeLessThan(5000);
+  });
+});
+
+describe("Compose generations", () => {
+  test("a Pi with neither Compose: a clear error naming what to install, nothing written", () => {
+    pi = new FakePi("none");
+    const r = pi.rollOut(composeAt("1"), { release: "r1" });
+    expect(r.code).toBe(69);
+    expect(r.stderr).toContain("the Pi has no Docker Compose: install the Compose v2 plugin");
+    expect(r.stderr).toContain("docker-compose 1.29; nothing was changed");
+    expect(fs.existsSync(pi.dir)).toBe(false);
+  });
+
+  test.each<Generation>(["v2", "v1"])(
+    "teardown with Compose %s: containers down, `current` gone, releases kept",
+    (g) => {
+      pi = new FakePi(g);
+      expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+      const other = pi.addContainer({
+        project: "other",
+        service: "x",
+        image: "x",
+        name: "other_x_1",
+      });
+      const r = pi.run("teardown", { LUCID_DIR: pi.dir, LUCID_PROJECT: "lucid" });
+      expect(r.code).toBe(0);
+      expect(pi.containers().map((c) => c.id)).toEqual([other]);
+      expect(pi.current()).toBeNull();
+      expect(pi.releases()).toEqual(["r1"]);
+      expect(pi.calls().some((c) => / down --remove-orphans$/.test(c))).toBe(true);
+      expect(pi.calls().some((c) => / -v\b|--volumes/.test(c))).toBe(false);
+    },
+  );
+
+  test("the command line reaches bash whole through a login shell, values and all", () => {
+    pi = new FakePi("v2");
+    const line = remoteCommand("teardown", { LUCID_DIR: pi.dir, LUCID_PROJECT: "it's" });
+    const r = spawnSync("sh", ["-c", line], {
+      encoding: "utf8",
+      env: { PATH: `${path.join(pi.root, "bin")}:/usr/bin:/bin`, FAKE_DOCKER_STATE: pi.state },
+    });
+    expect(r.status).toBe(0); // no current release: nothing to take down
+    const bad = spawnSync("sh", ["-c", remoteCommand("teardown", { LUCID_DIR: pi.dir })], {
+      encoding: "utf8",
+    });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain("LUCID_PROJECT");
+  });
+});
+
+function envFor(p: FakePi, release: string) {
+  return {
+    LUCID_DIR: p.dir,
+    LUCID_PROJECT: "lucid",
+    LUCID_RELEASE: release,
+    LUCID_HEALTH_TIMEOUT: 5,
+    LUCID_KEEP: 3,
+    LUCID_LOCK_WAIT: 1,
+    LUCID_POLL: 0.05,
+  };
+}
