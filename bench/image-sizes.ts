@@ -4,7 +4,7 @@
 // outputs; run `scripts/dev-up.sh` first. Usage: npm run bench:sizes [-- --stack dev]
 import { execFileSync } from "child_process";
 import * as path from "path";
-import { getManifest } from "../stacks/local-registry";
+import { getManifest } from "../tests/support/registry";
 
 const CLAIMED_MB: Record<string, number> = {
   "tor-proxy": 150,

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
-import { lucidHome } from "./workspace";
+import { lucidHome } from "../../stacks/workspace";
 
 /** The parts of a manifest the tests and the size bench read: an index's list, an image's layers. */
 export interface Manifest {
