@@ -1,8 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
-import { renderCompose, type ComposeSpec, type ServiceEnv } from "./compose";
+import { createHash, createHmac } from "crypto";
+import type { ServiceEnv } from "./compose";
 import type { DriftItem } from "./drift";
-import type { RolloutSettings, RolloutSpec, StoredRollout } from "./rollout-spec";
+import {
+  composeOf,
+  type RolloutSettings,
+  type RolloutSpec,
+  type ServiceOnPi,
+  type StoredRollout,
+} from "./rollout-spec";
 import type { SshTarget } from "./ssh/executor";
 
 // The provider's code is serialized into state and run by another process: it reaches the SSH
@@ -13,14 +19,22 @@ const REMOTE_MODULE: string = require.resolve("./pi-remote");
 /** Bump when the provider's behaviour changes: state keeps the code of the last update. */
 const PROVIDER_VERSION = "3";
 
+/** A service of the set, each field as it is known (an image may still be building). */
+export type ServiceInput = { readonly [K in keyof ServiceOnPi]: pulumi.Input<ServiceOnPi[K]> };
+
 /** How to reach the Pi: the SSH target, each value possibly still to be computed. */
 export type PiConnection = { readonly [K in keyof SshTarget]: pulumi.Input<SshTarget[K]> };
 
 export interface PiRolloutArgs {
   /** How to reach the Pi; keep the private key a Pulumi secret. */
   readonly connection: PiConnection;
-  /** The set to run, by service (components/compose.ts renders its compose file). */
-  readonly set: pulumi.Input<ComposeSpec>;
+  /**
+   * The set to run, by service (its compose file is rendered from them). Give each field as it
+   * is known: a preview shows an image still to be built as that one field unknown.
+   */
+  readonly services: Record<string, ServiceInput>;
+  /** Networks of the set with no route off the Pi. */
+  readonly internalNetworks: string[];
   /**
    * Secret environment by service, written as `<service>.env` (mode 600) beside the compose
    * file; every service named in the set gets one, empty if it has no entry here. Each service's
@@ -37,8 +51,11 @@ export interface PiRolloutArgs {
   };
 }
 
-/** The provider's inputs: the spec, and the version of the code that acts on it. */
-type Inputs = RolloutSpec & { providerVersion: string };
+/**
+ * The provider's inputs: the spec, the version of the code that acts on it, and what a preview
+ * shows of each service's secret environment (envVersionsOf).
+ */
+type Inputs = RolloutSpec & { providerVersion: string; envVersions: Record<string, string> };
 
 /** The outputs: the inputs, and what the last read of the Pi found different (refresh sets it). */
 interface Outputs extends Inputs {
@@ -107,6 +124,26 @@ export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
 const settled = (inputs: Inputs): Outputs => ({ ...inputs, drift: [] });
 
 /**
+ * What a preview may show of each service's secret environment, so it names the service whose
+ * environment changes: its variable names and a hash of their values keyed with the deploy key
+ * (state is no oracle for guessing a value). Services without any are left out.
+ */
+export function envVersionsOf(env: ServiceEnv, key: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env)
+      .map(
+        ([svc, vars]) =>
+          [svc, Object.entries(vars).sort(([a], [b]) => a.localeCompare(b))] as const,
+      )
+      .filter(([, entries]) => entries.length > 0)
+      .map(([svc, entries]) => {
+        const mac = createHmac("sha256", key).update(JSON.stringify(entries)).digest("hex");
+        return [svc, `${entries.map(([k]) => k).join(",")} #${mac.slice(0, 12)}`];
+      }),
+  );
+}
+
+/**
  * The release name: the hash of its compose file, and of its environment when it has one, so
  * the same set is the same release and a changed secret is a new one.
  */
@@ -134,13 +171,17 @@ export class PiRollout extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: PiRolloutArgs, opts?: pulumi.CustomResourceOptions) {
     const c = args.connection;
-    const set = pulumi.output(args.set);
+    const services = pulumi.output(args.services);
     const env = Object.fromEntries(
       Object.entries(args.env).map(([svc, vars]) => [svc, pulumi.secret(vars)]),
     );
     // A hash of the environment is no secret (the release names a directory on the Pi).
     const release = pulumi.unsecret(
-      pulumi.all([set, pulumi.all(env)]).apply(([s, e]) => releaseOf(renderCompose(s), e)),
+      pulumi
+        .all([services, pulumi.all(env)])
+        .apply(([sv, e]) =>
+          releaseOf(composeOf({ services: sv, internalNetworks: args.internalNetworks }), e),
+        ),
     );
     const settings = pulumi.output(args.settings);
     const inputs: Record<keyof Inputs | "drift", unknown> = {
@@ -153,11 +194,14 @@ export class PiRollout extends pulumi.dynamic.Resource {
       remoteDir: settings.remoteDir,
       healthTimeout: settings.healthTimeout,
       keepReleases: settings.keepReleases,
-      services: set.apply((s) =>
-        Object.fromEntries(s.services.map(({ name: svc, ...rest }) => [svc, rest])),
-      ),
-      internalNetworks: set.internalNetworks,
+      services: args.services,
+      internalNetworks: args.internalNetworks,
       env,
+      envVersions: pulumi.unsecret(
+        pulumi
+          .all([pulumi.output(c.privateKey), pulumi.all(env)])
+          .apply(([key, e]) => envVersionsOf(e, key)),
+      ),
       release,
       registry: args.registryAuth?.address ?? "",
       registryUser: args.registryAuth?.username ?? "",

@@ -8,6 +8,7 @@ import {
 import { DistrolessImage } from "../components/distroless-image";
 import { byDigest, viaRegistry } from "../components/image-ref";
 import { PiRollout } from "../components/pi-rollout";
+import { composeOf } from "../components/rollout-spec";
 import type { StackConfig } from "../stacks/config";
 import { runtimeBases } from "./bases";
 import { sourceRevision } from "./source-revision";
@@ -46,10 +47,14 @@ export function defineLucid(cfg: StackConfig) {
     images[s.name].ref.apply((ref) =>
       byDigest(viaRegistry(ref, cfg.registry.push, cfg.registry.pull)),
     );
-  const set = pulumi
-    .all(Object.fromEntries(SERVICES.map((s) => [s.name, onPi(s)])))
-    .apply((refs) => lucidSet(refs, cfg.pi));
-  const compose = set.apply(renderCompose);
+  // Each service on its own, its image an Output: a preview shows that one field unknown, and
+  // every other service and field as it is.
+  const onPiServices = Object.fromEntries(
+    SERVICES.map((s) => [s.name, serviceOnPi(s, onPi(s), cfg.pi)]),
+  );
+  const compose = pulumi
+    .output(onPiServices)
+    .apply((sv) => composeOf({ services: sv, internalNetworks: INTERNAL_NETWORKS }));
   const services = pulumi.all(
     Object.fromEntries(
       SERVICES.map((s) => [s.name, { ref: onPi(s), digests: images[s.name].digests }]),
@@ -58,7 +63,8 @@ export function defineLucid(cfg: StackConfig) {
   if (!cfg.rollout) return { services, compose };
   const rollout = new PiRollout("lucid-on-pi", {
     connection: { ...cfg.pi, privateKey: cfg.sshPrivateKey },
-    set,
+    services: onPiServices,
+    internalNetworks: INTERNAL_NETWORKS,
     env: Object.fromEntries(
       SERVICE_NAMES.map((name) => [name, cfg.serviceEnv.apply((e) => e[name] ?? {})]),
     ),
@@ -84,7 +90,7 @@ type PiPlacement = Pick<StackConfig["pi"], "gatewayPort" | "platform">;
 /** The Lucid set for these images (service -> ref by digest) on this Pi. */
 export function lucidSet(refs: Record<string, string>, pi: PiPlacement): ComposeSpec {
   return {
-    services: SERVICES.map((s) => composeService(s, refs[s.name], pi)),
+    services: SERVICES.map((s) => ({ name: s.name, ...serviceOnPi(s, refs[s.name], pi) })),
     internalNetworks: INTERNAL_NETWORKS,
   };
 }
@@ -93,19 +99,19 @@ export function lucidSet(refs: Record<string, string>, pi: PiPlacement): Compose
 export const lucidCompose = (refs: Record<string, string>, pi: PiPlacement): string =>
   renderCompose(lucidSet(refs, pi));
 
-function composeService(s: ServiceSpec, image: string, pi: PiPlacement): ComposeService {
+/** A service of the catalog as this Pi runs it; its image a reference, or one still to come. */
+function serviceOnPi<I>(s: ServiceSpec, image: I, pi: PiPlacement) {
   return {
-    name: s.name,
     image,
+    platform: pi.platform,
     health: s.health,
     volumes: s.volumes,
     networks: s.networks,
     limits: s.limits,
     publish: s.published ? [{ host: pi.gatewayPort, container: s.published }] : [],
-    platform: pi.platform,
-    dependsOn: DEPENDS_ON[s.name],
+    ...(DEPENDS_ON[s.name] ? { dependsOn: DEPENDS_ON[s.name] } : {}),
     envFile: envFileOf(s.name), // lucid:serviceEnv's values; empty when it sets none
-  };
+  } satisfies Omit<ComposeService, "image" | "name"> & { image: I };
 }
 
 /** The runtime bases, the probe and the five services, for every platform of the stack. */

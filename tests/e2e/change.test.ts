@@ -5,11 +5,12 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { expectedServices } from "../../components/drift";
 import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piDocker, piIds, volumeHashes, waitAllHealthy } from "../support/pi";
+import { SERVICE_NAMES } from "../../infra/services";
 
 jest.setTimeout(30 * 60_000);
 
 const PROJECT = "lucid-chg";
-const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
+const SERVICES = [...SERVICE_NAMES].sort();
 let ctx: Awaited<ReturnType<typeof e2eStack>>;
 let mainPy: string;
 let first: { release: string; api: string }; // the first release, and its api-server image
@@ -35,6 +36,29 @@ beforeAll(async () => {
 
 afterAll(() => tearDown(ctx));
 
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * What a `--diff` display marks as changing in the rollout: the lines under its resource line,
+ * up to the next resource, that start with ~, + or - (unchanged properties are listed too).
+ */
+function rolloutChanges(stdout: string): string[] {
+  const start = stdout.search(/^.*PiRollout: \(update\)/m);
+  expect(start).toBeGreaterThanOrEqual(0);
+  const rest = stdout.slice(start);
+  const next = rest.slice(1).search(/^ {4}[~+-] \S+: \(/m);
+  const block = next < 0 ? rest : rest.slice(0, next + 1);
+  return block
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim())
+    .filter((l) => /^[~+-] /.test(l));
+}
+
+/** The changed lines that name a service other than `service`. */
+const othersIn = (changes: string[], service: string) =>
+  changes.filter((l) => SERVICES.some((s) => s !== service && l.includes(`${s}`)));
+
 describe("one service's source changes", () => {
   test("preview names only that image and the rollout", async () => {
     fs.appendFileSync(mainPy, "\n# a one-line change\n");
@@ -44,23 +68,70 @@ describe("one service's source changes", () => {
       if (m && m.op !== "same" && m.op !== "read")
         updates.push(`${m.op} ${m.urn.split("::").pop()}`);
     };
-    await ctx.stack.preview({ onOutput: ctx.onOutput, onEvent, diff: true });
+    const preview = await ctx.stack.preview({ onOutput: ctx.onOutput, onEvent, diff: true });
     expect(updates.sort()).toEqual([
       "update api-server",
       "update api-server-linux-amd64",
       "update api-server-linux-arm64",
       "update lucid-on-pi",
     ]);
+    // What changes on the Pi, by service: api-server's image, from its digest to one still to be
+    // built (a preview does not build), and nothing of any other service.
+    const changes = rolloutChanges(preview.stdout);
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^~ services\s*: \{$/),
+        expect.stringMatching(/^~ api-server\s*: \{$/),
+        expect.stringMatching(new RegExp(`^~ image\\s*: "${escape(first.api)}" => \\[unknown\\]$`)),
+      ]),
+    );
+    expect(othersIn(changes, "api-server")).toEqual([]);
   });
 
-  test("up restarts only that container; the others keep theirs", async () => {
+  test("up restarts only that container; the others keep theirs; its diff gives the new digest", async () => {
     const before = ids();
-    await ctx.stack.up({ onOutput: ctx.onOutput });
+    const up = await ctx.stack.up({ onOutput: ctx.onOutput, diff: true });
+    const api = (up.outputs.services.value as Record<string, { ref: string }>)["api-server"].ref;
+    expect(api).not.toBe(first.api);
+    const changes = rolloutChanges(up.stdout);
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          new RegExp(`^~ image\\s*: "${escape(first.api)}" => "${escape(api)}"$`),
+        ),
+      ]),
+    );
+    expect(othersIn(changes, "api-server")).toEqual([]);
     const after = ids();
     expect(SERVICES.filter((s) => after[s] !== before[s])).toEqual(["api-server"]);
     expect(await waitAllHealthy(PROJECT, 120)).toEqual(
       Object.fromEntries(SERVICES.map((s) => [s, "healthy"])),
     );
+  });
+});
+
+describe("one service's environment changes", () => {
+  test("preview names the service whose environment changes, never its value", async () => {
+    const secret = `chg-secret-${process.pid}`;
+    await ctx.stack.setConfig("lucid:serviceEnv", {
+      value: JSON.stringify({ "server-tools": { LUCID_TOOLS_NOTE: secret } }),
+      secret: true,
+    });
+    try {
+      const preview = await ctx.stack.preview({ onOutput: ctx.onOutput, diff: true });
+      const changes = rolloutChanges(preview.stdout);
+      expect(changes).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^~ envVersions\s*: \{$/),
+          // server-tools gains an environment: its variable's name, and no value
+          expect.stringMatching(/^\+ server-tools\s*: "LUCID_TOOLS_NOTE #[0-9a-f]{12}"$/),
+        ]),
+      );
+      expect(othersIn(changes, "server-tools")).toEqual([]);
+      expect(preview.stdout).not.toContain(secret);
+    } finally {
+      await ctx.stack.removeConfig("lucid:serviceEnv");
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { releaseFiles } from "../../components/pi-remote";
-import { piRolloutProvider, releaseOf } from "../../components/pi-rollout";
+import { envVersionsOf, piRolloutProvider, releaseOf } from "../../components/pi-rollout";
 import { composeOf, fromState, type RolloutSpec } from "../../components/rollout-spec";
 import { lucidSet } from "../../infra/lucid";
 import { renderCompose } from "../../components/compose";
@@ -16,7 +16,7 @@ const services = Object.fromEntries(
     .map(({ name, ...rest }) => [name, rest] as const)
     .sort(([a], [b]) => a.localeCompare(b)),
 );
-const inputs: RolloutSpec & { providerVersion: string } = {
+const inputs: RolloutSpec & { providerVersion: string; envVersions: Record<string, string> } = {
   host: "10.250.0.2",
   port: 22,
   user: "deploy",
@@ -34,6 +34,7 @@ const inputs: RolloutSpec & { providerVersion: string } = {
   registryUser: "",
   registryPassword: "",
   providerVersion: "3",
+  envVersions: {},
 };
 
 describe("PiRollout provider", () => {
@@ -66,6 +67,18 @@ describe("PiRollout provider", () => {
     expect((await piRolloutProvider.diff!("id", { ...inputs, drift: [] }, inputs)).changes).toBe(
       false,
     );
+  });
+
+  test("a preview sees which service's environment changes: names and a keyed hash, no value", () => {
+    const v = (env: Record<string, Record<string, string>>, key = "KEY-1") =>
+      envVersionsOf(env, key);
+    const one = v({ api: { TOKEN: "s3cr3t", A: "1" }, tor: {} });
+    expect(Object.keys(one)).toEqual(["api"]); // tor has no environment
+    expect(one.api).toMatch(/^A,TOKEN #[0-9a-f]{12}$/);
+    expect(one.api).not.toContain("s3cr3t");
+    expect(v({ api: { A: "1", TOKEN: "s3cr3t" } }).api).toBe(one.api); // order does not count
+    expect(v({ api: { TOKEN: "other", A: "1" } }).api).not.toBe(one.api);
+    expect(v({ api: { TOKEN: "s3cr3t", A: "1" } }, "KEY-2").api).not.toBe(one.api);
   });
 
   test("a release is named by its compose file, and by its environment when it has one", () => {
