@@ -10,7 +10,7 @@
 #   LUCID_KEEP            releases kept, current and previous included (at least 2)
 #   LUCID_LOCK_WAIT       seconds to wait for another rollout's lock
 #   LUCID_RECREATE        services whose containers go before `up` (drift compose does not undo)
-#   LUCID_POLL            seconds between looks at the lock and the health gate (default 2)
+#   LUCID_POLL            seconds between looks at the health gate (default 2)
 # Stdin: the release's files, one per line, "<name> <base64>".
 set -euo pipefail
 shopt -s inherit_errexit
@@ -39,28 +39,28 @@ mkdir -p "$dir/releases"
 exec 2> >(tee -a "$dir/rollout.log" >&2)
 echo "lucid: $(date -u +%FT%TZ) rollout of release $release begins" >&2
 
-# One rollout at a time: the lock is a directory holding its rollout's pid. Another live rollout
-# is waited for (bounded); a lock whose rollout is gone (its SSH connection dropped) is taken over.
-lock="$dir/.lock"
-lock_deadline=$(($(now_ms) + lockwait * 1000))
-announced=""
-until mkdir "$lock" 2>/dev/null; do
-  holder="$(cat "$lock/pid" 2>/dev/null || true)"
-  if [ -n "$holder" ] && [ ! -d "/proc/$holder" ]; then
-    echo "lucid: rollout $holder left its lock behind and is gone; taking it over" >&2
-    rm -rf "$lock"
-    continue
-  fi
-  if [ "$(now_ms)" -ge "$lock_deadline" ]; then
-    echo "lucid: another rollout (pid $holder) still holds $lock after $lockwait s; nothing was changed" >&2
+# One rollout at a time: an flock(2) on $dir/.rollout.lock, held by this process (and whatever
+# it runs) until it ends, however it ends: a dropped link, a kill, the Pi rebooting. The kernel
+# lets go then, so no lock is ever left behind to take over, and no pid in a file can be mistaken
+# for its holder. Another rollout is waited for, bounded. Who holds it is in .rollout.lock.holder,
+# for the messages only.
+lock="$dir/.rollout.lock"
+exec 9>>"$lock"
+if ! flock -n 9; then
+  echo "lucid: waiting for another rollout ($(cat "$lock.holder" 2>/dev/null || echo "holder unknown")) to finish" >&2
+  if ! flock -w "$lockwait" 9; then
+    echo "lucid: another rollout ($(cat "$lock.holder" 2>/dev/null || echo "holder unknown")) still holds $lock after $lockwait s; nothing was changed" >&2
     exit 75
   fi
-  [ -n "$announced" ] || echo "lucid: waiting for another rollout (pid $holder) to finish" >&2
-  announced=1
-  sleep "$poll"
-done
-echo "$$" >"$lock/pid"
-trap 'rm -rf "$lock"' EXIT
+fi
+echo "pid $$, release $release, since $(date -u +%FT%TZ)" >"$lock.holder"
+echo "lucid: $(date -u +%FT%TZ) rollout of release $release holds the lock" >&2
+ends() {
+  local status=$?
+  rm -f "$lock.holder"
+  echo "lucid: $(date -u +%FT%TZ) rollout of release $release ends (exit $status)" >&2
+}
+trap ends EXIT
 
 # The release's files (the compose file and an env file per service, secrets among them): each
 # written whole, mode 600, then moved into place, so no file is ever half written.

@@ -21,6 +21,8 @@ jest.setTimeout(30 * 60_000);
 
 const PROJECT = "lucid-faults";
 const DIR = `/home/deploy/${PROJECT}`;
+/** The Pi's rollout lock (an flock on this file) and who holds it. */
+const LOCK = `${DIR}/.rollout.lock`;
 const SERVICES = [...SERVICE_NAMES].sort();
 const ALL_HEALTHY = Object.fromEntries(SERVICES.map((s) => [s, "healthy"]));
 let ctx: Awaited<ReturnType<typeof e2eStack>>;
@@ -149,7 +151,7 @@ describe("faults", () => {
     const good = await release();
     changeGateway();
     const up = ctx.stack.up({ onOutput: ctx.onOutput });
-    await until("the rollout holds the Pi's lock", 300, () => fs.existsSync(`${DIR}/.lock/pid`));
+    await until("the rollout holds the Pi's lock", 300, () => fs.existsSync(`${LOCK}.holder`));
     await sleep(1500);
     spawnSync("pkill", ["-KILL", "-u", "deploy", "sshd"]);
     await expect(up).rejects.toThrow();
@@ -216,32 +218,42 @@ describe("faults", () => {
     await expectGood(await release());
   });
 
-  test("a rollout already running on the Pi is waited for; a lock left behind is taken over", async () => {
-    // Another rollout, as the Pi sees one: the lock held by a live process of the deploy user.
-    const holder = spawn("su", [
-      "deploy",
-      "-s",
-      "/bin/bash",
-      "-c",
-      `mkdir ${DIR}/.lock && echo $$ > ${DIR}/.lock/pid && exec sleep 8`,
-    ]);
-    await until("the other rollout holds the lock", 20, () => fs.existsSync(`${DIR}/.lock/pid`));
+  test("a rollout already running on the Pi is waited for; a lock file left behind is no lock", async () => {
+    const asDeploy = (script: string) => ["deploy", "-s", "/bin/bash", "-c", script];
+    // The Pi's record of this run: its lines after the last "begins".
+    const thisRun = () =>
+      fs.readFileSync(`${DIR}/rollout.log`, "utf8").split(" begins\n").at(-1) ?? "";
+    // Another rollout, as the Pi sees one: a process of the deploy user holding the lock.
+    const holder = spawn(
+      "su",
+      asDeploy(
+        `exec flock ${LOCK} bash -c 'echo "pid $$, another rollout" > ${LOCK}.holder; exec sleep 8'`,
+      ),
+    );
+    await until("the other rollout holds the lock", 20, () =>
+      (fs.existsSync(`${LOCK}.holder`) ? fs.readFileSync(`${LOCK}.holder`, "utf8") : "").includes(
+        "another rollout",
+      ),
+    );
     changeGateway();
     await ctx.stack.up({ onOutput: ctx.onOutput });
-    const record = () => fs.readFileSync(`${DIR}/rollout.log`, "utf8");
-    expect(record()).toContain("waiting for another rollout");
+    expect(thisRun()).toMatch(/waiting for another rollout \(pid \d+, another rollout\) to finish/);
     holder.kill();
-    // A lock whose rollout is gone (pid 2^22 - 1 is beyond pid_max here: no such process).
-    spawnSync("su", [
-      "deploy",
-      "-s",
-      "/bin/bash",
-      "-c",
-      `mkdir ${DIR}/.lock && echo 4194303 > ${DIR}/.lock/pid`,
-    ]);
-    changeGateway();
-    await ctx.stack.up({ onOutput: ctx.onOutput });
-    expect(record()).toContain("rollout 4194303 left its lock behind and is gone; taking it over");
+    await until(
+      "the other rollout is gone",
+      20,
+      () => spawnSync("flock", ["-n", LOCK, "true"]).status === 0,
+    );
+    // Files left behind by a rollout that is gone, as after the Pi rebooted mid-rollout: the
+    // holder named a pid that now belongs to a live process (1), or to none; nobody holds it.
+    for (const pid of [1, 4194303]) {
+      spawnSync("su", asDeploy(`echo 'pid ${pid}, release old' > ${LOCK}.holder`));
+      changeGateway();
+      const t = Date.now();
+      await ctx.stack.up({ onOutput: ctx.onOutput });
+      expect(thisRun()).not.toContain("waiting");
+      expect(Date.now() - t).toBeLessThan(5 * 60_000);
+    }
     await expectGood(await release());
   });
 

@@ -1,4 +1,4 @@
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -31,7 +31,7 @@ const TOOLS = [
   ..."bash env awk base64 basename cat cut date dirname grep ln ls mkdir mv readlink rm sed".split(
     " ",
   ),
-  ..."sha256sum sleep sort tail tee touch tr wc".split(" "),
+  ..."flock sha256sum sleep sort tail tee touch tr wc".split(" "),
 ];
 const which = (tool: string): string => {
   for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
@@ -60,6 +60,24 @@ export class FakePi {
     if (generation === "v1") fs.symlinkSync(FAKE_DOCKER, path.join(this.bin, "docker-compose"));
   }
 
+  /** bash's argv and environment for a program with these values. */
+  private invocation(
+    program: RemoteProgram,
+    env: Record<string, string | number>,
+    args: readonly string[] = [],
+  ) {
+    return {
+      bash: path.join(this.bin, "bash"),
+      argv: ["-c", programText(program), `lucid-${program}`, ...args],
+      env: {
+        PATH: this.bin, // the fake docker, and no other docker or compose of this machine
+        FAKE_DOCKER_STATE: this.state,
+        FAKE_COMPOSE_V2: this.generation === "v2" ? "1" : "",
+        ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
+      },
+    };
+  }
+
   /** Runs a program with these values, `stdin` on its stdin, `args` as "$@". */
   run(
     program: RemoteProgram,
@@ -67,23 +85,60 @@ export class FakePi {
     opts: { stdin?: string; args?: readonly string[] } = {},
   ): Run {
     const started = Date.now();
-    const r = spawnSync(
-      path.join(this.bin, "bash"),
-      ["-c", programText(program), `lucid-${program}`, ...(opts.args ?? [])],
-      {
-        input: opts.stdin ?? "",
-        encoding: "utf8",
-        timeout: 30_000,
-        env: {
-          PATH: this.bin, // the fake docker, and no other docker or compose of this machine
-          FAKE_DOCKER_STATE: this.state,
-          FAKE_COMPOSE_V2: this.generation === "v2" ? "1" : "",
-          ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
-        },
-      },
-    );
+    const { bash, argv, env: vars } = this.invocation(program, env, opts.args);
+    const r = spawnSync(bash, argv, {
+      input: opts.stdin ?? "",
+      encoding: "utf8",
+      timeout: 30_000,
+      env: vars,
+    });
     if (r.error) throw r.error;
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+  }
+
+  /**
+   * Starts a rollout and goes on (bounded: killed after 30 s); `done` is its result. Its own
+   * process group, so `kill` ends it and all it runs, as a reboot would.
+   */
+  startRollOut(
+    compose: string,
+    values: Partial<RolloutValues> & { release: string },
+    env: Record<string, string | number> = {},
+  ) {
+    const started = Date.now();
+    const {
+      bash,
+      argv,
+      env: vars,
+    } = this.invocation("rollout", {
+      ...this.rolloutValues(values),
+      LUCID_POLL: 0.05,
+      ...env,
+    });
+    const child = spawn(bash, argv, { env: vars, detached: true });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(releaseFiles(compose, {}));
+    const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 30_000);
+    const done = new Promise<Run>((resolve) =>
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started });
+      }),
+    );
+    return { done, kill: () => process.kill(-child.pid!, "SIGKILL") };
+  }
+
+  private rolloutValues(
+    values: Partial<RolloutValues> & { release: string },
+    recreate?: readonly string[],
+  ) {
+    return rolloutEnv(
+      { remoteDir: this.dir, project: "lucid", healthTimeout: 5, keepReleases: 3, ...values },
+      recreate,
+    );
   }
 
   /**
@@ -95,10 +150,7 @@ export class FakePi {
     values: Partial<RolloutValues> & { release: string },
     opts: { env?: Record<string, string | number>; recreate?: readonly string[] } = {},
   ): Run {
-    const env = rolloutEnv(
-      { remoteDir: this.dir, project: "lucid", healthTimeout: 5, keepReleases: 3, ...values },
-      opts.recreate,
-    );
+    const env = this.rolloutValues(values, opts.recreate);
     return this.run(
       "rollout",
       { ...env, LUCID_POLL: 0.05, ...opts.env },

@@ -1,4 +1,4 @@
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { remoteCommand } from "../../components/ssh/programs";
@@ -44,8 +44,10 @@ describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) 
         .map((c) => c.name)
         .sort(),
     ).toEqual(NAMES.map((s) => `lucid${sep}${s}${sep}1`));
-    expect(fs.existsSync(path.join(pi.dir, ".lock"))).toBe(false);
+    expect(fs.existsSync(path.join(pi.dir, ".rollout.lock.holder"))).toBe(false);
     expect(pi.log()).toContain("rollout of release r1 begins");
+    expect(pi.log()).toContain("rollout of release r1 ends (exit 0)");
+    expect(r.stderr).not.toContain("is obsolete"); // v2's warning on every call is dropped
     const composeCalls = pi.calls().filter((c) => / -p lucid /.test(c));
     expect(
       composeCalls.every((c) =>
@@ -83,7 +85,7 @@ describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) 
     );
     expect(pi.current()).toBe("r1");
     expect(byService()["api-server"].image).toBe(ref("api-server", "1"));
-    expect(fs.existsSync(path.join(pi.dir, ".lock"))).toBe(false);
+    expect(pi.log()).toContain("rollout of release r2 ends (exit 1)");
   });
 
   test("a service never healthy: rolled back once the health timeout has passed", () => {
@@ -208,43 +210,97 @@ describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) 
 
 describe.each<Generation>(["v2", "v1"])("the lock, with Compose %s", (generation) => {
   beforeEach(() => (pi = new FakePi(generation)));
-  const holdLock = (pid: number) => {
-    fs.mkdirSync(path.join(pi.dir, ".lock"), { recursive: true });
-    fs.writeFileSync(path.join(pi.dir, ".lock", "pid"), `${pid}\n`);
+  const lock = () => path.join(pi.dir, ".rollout.lock");
+  /** Another rollout, as the Pi sees one: a process holding the lock, for `seconds`. */
+  const holdLock = (seconds: number) => {
+    fs.mkdirSync(pi.dir, { recursive: true });
+    fs.writeFileSync(`${lock()}.holder`, "pid 4242, release other\n");
+    const holder = spawn("flock", [lock(), "sleep", String(seconds)], { stdio: "ignore" });
+    return holder;
+  };
+  const heldBy = async (holder: ReturnType<typeof spawn>) => {
+    // flock takes it at once; wait (bounded) until the kernel says so
+    for (let i = 0; i < 100; i++) {
+      if (spawnSync("flock", ["-n", lock(), "true"]).status !== 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    holder.kill();
+    throw new Error("the holder never took the lock");
   };
 
-  test("held by a live rollout: waited for, bounded, exit 75, nothing changed", () => {
-    holdLock(process.pid);
-    const r = pi.rollOut(composeAt("1"), { release: "r1" }, { env: { LUCID_LOCK_WAIT: 1 } });
-    expect(r.code).toBe(75);
-    expect(r.ms).toBeGreaterThanOrEqual(1000);
-    expect(r.stderr).toContain(`waiting for another rollout (pid ${process.pid}) to finish`);
-    expect(r.stderr).toContain(`another rollout (pid ${process.pid}) still holds`);
-    expect(pi.calls().filter((c) => / -p lucid /.test(c))).toEqual([]);
-    expect(pi.releases()).toEqual([]);
-    expect(fs.readFileSync(path.join(pi.dir, ".lock", "pid"), "utf8").trim()).toBe(
-      `${process.pid}`,
-    );
+  test("held by a live rollout: waited for, bounded, exit 75, nothing changed", async () => {
+    const holder = holdLock(5);
+    await heldBy(holder);
+    try {
+      const r = pi.rollOut(composeAt("1"), { release: "r1" }, { env: { LUCID_LOCK_WAIT: 1 } });
+      expect(r.code).toBe(75);
+      expect(r.ms).toBeGreaterThanOrEqual(1000);
+      expect(r.stderr).toContain("waiting for another rollout (pid 4242, release other) to finish");
+      expect(r.stderr).toContain("another rollout (pid 4242, release other) still holds");
+      expect(pi.calls().filter((c) => / -p lucid /.test(c))).toEqual([]);
+      expect(pi.releases()).toEqual([]);
+    } finally {
+      holder.kill();
+    }
   });
 
-  test("held by a rollout that is gone: taken over", () => {
-    holdLock(4194303); // above any pid_max: no such process
-    const r = pi.rollOut(composeAt("1"), { release: "r1" }, { env: { LUCID_LOCK_WAIT: 1 } });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toContain("rollout 4194303 left its lock behind and is gone; taking it over");
-  });
-
-  test("let go while waiting: the rollout goes on", () => {
-    holdLock(process.pid);
-    const release = spawnSync("bash", [
-      "-c",
-      `(sleep 0.3; rm -rf '${path.join(pi.dir, ".lock")}') >/dev/null 2>&1 &`,
-    ]);
-    expect(release.status).toBe(0);
+  test("let go while waiting: the rollout goes on", async () => {
+    const holder = holdLock(0.3);
+    await heldBy(holder);
     const r = pi.rollOut(composeAt("1"), { release: "r1" }, { env: { LUCID_LOCK_WAIT: 10 } });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("waiting for another rollout");
     expect(r.ms).toBeLessThan(5000);
+  });
+
+  test.each([
+    ["naming a live process that is no rollout (pid 1)", "pid 1, release old\n"],
+    ["naming a rollout that is gone (before a reboot)", "pid 4194303, release old\n"],
+    ["empty", ""],
+  ])("a lock file left behind, %s: no lock, taken at once", (_what, holder) => {
+    fs.mkdirSync(pi.dir, { recursive: true });
+    fs.writeFileSync(lock(), "");
+    fs.writeFileSync(`${lock()}.holder`, holder);
+    const r = pi.rollOut(composeAt("1"), { release: "r1" }, { env: { LUCID_LOCK_WAIT: 10 } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain("waiting");
+    expect(r.ms).toBeLessThan(5000);
+  });
+
+  test("a rollout killed mid-way (with all it ran) leaves no lock: the next one goes at once", async () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    pi.setHealth(ref("api-server", "2"), "starting"); // it waits in the health gate
+    const stuck = pi.startRollOut(composeAt("1", { "api-server": "2" }), {
+      release: "r2",
+      healthTimeout: 20,
+    });
+    for (let i = 0; i < 100 && !pi.log().includes("rollout of release r2 holds the lock"); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(pi.log()).toContain("rollout of release r2 holds the lock");
+    stuck.kill();
+    await stuck.done;
+    const r = pi.rollOut(composeAt("3"), { release: "r3" }, { env: { LUCID_LOCK_WAIT: 10 } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain("waiting");
+  });
+
+  test("three rollouts at once: one at a time, each in turn (the Pi's own record says so)", async () => {
+    const runs = ["a", "b", "c"].map((v) =>
+      pi.startRollOut(composeAt(v), { release: `r${v}` }, { LUCID_LOCK_WAIT: 20 }),
+    );
+    const results = await Promise.all(runs.map((r) => r.done));
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
+    let holding = 0;
+    const order: string[] = [];
+    for (const line of pi.log().split("\n")) {
+      const m = / rollout of release (r[abc]) (holds the lock|ends)/.exec(line);
+      if (!m) continue;
+      holding += m[2] === "ends" ? -1 : 1;
+      expect(holding).toBeLessThanOrEqual(1); // never two inside at once
+      if (m[2] !== "ends") order.push(m[1]);
+    }
+    expect(holding).toBe(0);
+    expect(order.sort()).toEqual(["ra", "rb", "rc"]);
   });
 });
 
