@@ -15,11 +15,18 @@ pick_compose() {
   fi
 }
 
-# compose RELEASE_DIR ARGS...: compose on that release's file, in the project.
+# compose RELEASE_DIR ARGS...: compose on that release's file, in the project. (v2 warns on every
+# call that the file's `version:` is obsolete; 1.29 needs it: that one warning is dropped.)
 compose() {
   local r="$1"
   shift
-  "${compose_cmd[@]}" --ansi never -p "${project:?}" -f "$r/docker-compose.yml" "$@"
+  if [ "${compose_cmd[0]}" = docker ]; then
+    # shellcheck disable=SC2016 # the backquotes are the message's own
+    "${compose_cmd[@]}" --ansi never -p "${project:?}" -f "$r/docker-compose.yml" "$@" \
+      2> >(grep -v 'the attribute `version` is obsolete' >&2)
+  else
+    "${compose_cmd[@]}" --ansi never -p "${project:?}" -f "$r/docker-compose.yml" "$@"
+  fi
 }
 
 # project_containers [SERVICE]: ids of the project's containers (of one service), whichever
