@@ -13,7 +13,9 @@ start=$SECONDS
 [[ $EUID -eq 0 ]] || die "bootstrap needs root (it installs packages, starts daemons, makes a netns)"
 read -r -a suites <<<"${LUCID_DEBIAN_SUITES:-${LUCID_DEBIAN_SUITE:-bookworm}}"
 
-bash "$here/go-tools.sh" all & go_job=$!
+# LUCID_PI_COMPOSE_V2=1 (the tests): Compose v2 too, for the stand-in's second flavour.
+{ bash "$here/go-tools.sh" all && if [[ -n "${LUCID_PI_COMPOSE_V2:-}" ]]; then bash "$here/go-tools.sh" compose; fi; } &
+go_job=$!
 
 bash "$here/docker-engine.sh"
 bash "$here/registry.sh"
@@ -22,6 +24,7 @@ apt_install shellcheck # `npm run lint` checks every shell program with it
 for suite in "${suites[@]}"; do bash "$here/debian-base.sh" --rootfs-only "$suite"; done
 
 wait "$go_job" || die "building the Go tools failed (see above)"
+[[ -z "${LUCID_PI_COMPOSE_V2:-}" ]] || bash "$here/pi-compose-v2.sh"
 bash "$here/buildkit.sh"
 for suite in "${suites[@]}"; do bash "$here/debian-base.sh" "$suite"; done
 mkdir -p "$LUCID_HOME/state"

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Go-built tools: the Pulumi CLI, the docker-build provider plugin, buildkitd and buildx.
+# Go-built tools: the Pulumi CLI, the docker-build provider plugin, buildkitd and buildx; and for
+# the tests' second Pi flavour, Compose v2.
 # None is downloadable here as a release; all are Go modules on the module proxy. Each build is
 # cached (GOMODCACHE, GOCACHE, and a stamp per binary), so a warm run takes a second.
-# Usage: go-tools.sh [all | buildkit | pulumi]   (which tools to make sure of)
+# Usage: go-tools.sh [all | buildkit | pulumi | compose]   (which tools to make sure of)
 source "$(dirname "$0")/lib.sh"
 
 PULUMI_VERSION="3.274.1"
 DOCKER_BUILD_VERSION="0.0.22"   # = `npm view @pulumi/docker-build pulumi.version`
 BUILDKIT_VERSION="0.31.0"       # the versions docker-build 0.0.22 embeds
 BUILDX_VERSION="0.35.0"
+COMPOSE_VERSION="2.40.3"        # the Compose v2 plugin, as a current Pi has it
 
 STUBS="$(cd "$(dirname "$0")" && pwd)/go-stubs"
 PLUGIN_BIN="$LUCID_HOME/plugins/pulumi-resource-docker-build" # not on PATH: Pulumi warns when a plugin comes from PATH
@@ -40,6 +42,12 @@ BIN[buildx]="$LUCID_BIN/docker-buildx" VERSION[buildx]="$BUILDX_VERSION"
 PKG[buildx]=github.com/docker/buildx/cmd/buildx
 REQUIRE[buildx]="github.com/docker/buildx v$BUILDX_VERSION"
 LDFLAG[buildx]="-X github.com/docker/buildx/version.Version=v$BUILDX_VERSION"
+
+# (`go install .../compose/v2/cmd@v` is refused: its go.mod has exclude directives.)
+BIN[compose]="$LUCID_BIN/docker-compose-v2" VERSION[compose]="$COMPOSE_VERSION"
+PKG[compose]=github.com/docker/compose/v2/cmd
+REQUIRE[compose]="github.com/docker/compose/v2 v$COMPOSE_VERSION"
+LDFLAG[compose]="-X github.com/docker/compose/v2/internal.Version=v$COMPOSE_VERSION"
 
 # compile SRC LDFLAGS OUT PKG...: resolve SRC's module, then build PKGs into OUT, a line per
 # package compiled ("812/1650 packages compiled: <package>"); in a subshell, for its cd.
@@ -138,5 +146,6 @@ build_pulumi() {
 case "${1:-all}" in
   all | pulumi) build_pulumi ;;
   buildkit) build_buildkit_group ;;
-  *) die "go-tools.sh: unknown part '$1' (all | buildkit: buildkitd, buildx and the docker-build plugin | pulumi: the CLI, after those)" ;;
+  compose) build compose-v2 compose ;;
+  *) die "go-tools.sh: unknown part '$1' (all | buildkit: buildkitd, buildx and the docker-build plugin | pulumi: the CLI, after those | compose: Compose v2)" ;;
 esac

@@ -27,6 +27,7 @@ PI_BRIDGE_CIDR="10.251.0.1/24"
 PI_DOCKER_SOCK="/run/docker-pi.sock"
 PI_SSH_PORT=22
 PI_USER="deploy"
+PI_V2_USER="deploy-v2" # the tests' second flavour: Compose v2 (pi-compose-v2.sh)
 BUILDKIT_SOCK="$LUCID_RUN/buildkitd.sock"
 BUILDER_NAME="lucid"
 

@@ -48,7 +48,9 @@ rm -rf /var/lib/apt/lists/*
 # Pi stand-in's account and its home (its releases would read as a Pi's previous ones).
 rm -rf /usr/local/share/ca-certificates/lucid-registry-ca.crt "/etc/docker/certs.d/$REGISTRY_ADDR"
 update-ca-certificates --fresh >/dev/null 2>&1 || true
-if id "$PI_USER" >/dev/null 2>&1; then userdel -r "$PI_USER" >/dev/null 2>&1 || true; fi
+for u in "$PI_USER" "$PI_V2_USER"; do
+  if id "$u" >/dev/null 2>&1; then userdel -r "$u" >/dev/null 2>&1 || true; fi
+done
 getent group lucid-pi >/dev/null && { groupdel lucid-pi || true; }
 
 if $packages && [[ -s "$LUCID_APT_RECORD" ]]; then

@@ -10,7 +10,8 @@ PREPARE_BOUND=50m
 start=$SECONDS
 bash "$here/node-deps.sh" & deps_job=$! # npm ci and tsc, beside the bootstrap's Go builds
 # The images are tested on Debian 13 too: both builder bases, debootstrapped side by side.
-LUCID_DEBIAN_SUITES="bookworm trixie" bash "$here/bootstrap.sh"
+# And the Pi stand-in's second flavour, Compose v2 (the user deploy-v2), for the e2e files.
+LUCID_DEBIAN_SUITES="bookworm trixie" LUCID_PI_COMPOSE_V2=1 bash "$here/bootstrap.sh"
 bash "$here/registry-auth.sh" # a registry that wants a login, for the credentials tests
 wait "$deps_job" || die "installing or building the project's Node.js code failed (see above)"
 cd "$here/.."

@@ -69,18 +69,23 @@ export const changesOf = (summary: auto.UpdateSummary): Record<string, number> =
 
 /**
  * Config for a stack that rolls out to the Pi stand-in beside the dev stack: its own
- * repository, compose project, releases directory and gateway port.
+ * repository, compose project, releases directory and gateway port. As `deploy` the stand-in
+ * has docker-compose 1.29; as `deploy-v2`, the Compose v2 plugin.
  */
-export const onPiStandIn = (project: string, gatewayPort: number) => ({
+export const onPiStandIn = (
+  project: string,
+  gatewayPort: number,
+  user: "deploy" | "deploy-v2" = "deploy",
+) => ({
   registry: { push: "10.250.0.1:5000", repository: project },
   pi: {
     host: "10.250.0.2",
     port: 22,
-    user: "deploy",
+    user,
     platform: "linux/arm64",
     project,
     gatewayPort,
-    dir: `/home/deploy/${project}`,
+    dir: `/home/${user}/${project}`,
   },
 });
 
