@@ -6,7 +6,7 @@ import { envFileOf, type ServiceEnv } from "./compose";
 import { shellJoin } from "./ssh/commands";
 import { runRemote, type SshTarget } from "./ssh/executor";
 import { observeCommand, parseObservation } from "./ssh/observe";
-import { rolloutCommand, teardownCommand } from "./ssh/rollout";
+import { lockWait, rolloutCommand, teardownCommand } from "./ssh/rollout";
 import { composeOf, fromState, type RolloutSpec, type StoredRollout } from "./rollout-spec";
 
 /**
@@ -38,7 +38,8 @@ export async function rollOut(t: RolloutSpec, recreate: readonly string[] = []):
   if (t.registry && t.registryUser) await logIn(t);
   await runOnPi(t, rolloutCommand(t, recreate), {
     stdin: releaseFiles(composeOf(t), t.env),
-    timeoutMs: (t.healthTimeout + 600) * 1000,
+    // the lock's wait, then pull and up (10 min at most), then the health gate
+    timeoutMs: (lockWait(t) + 600 + t.healthTimeout) * 1000,
   });
 }
 
@@ -76,7 +77,7 @@ async function logIn(t: RolloutSpec): Promise<void> {
 /** Takes the set down; volumes and releases stay. */
 export async function tearDown(stored: StoredRollout): Promise<void> {
   const { spec } = fromState(stored);
-  await runOnPi(spec, teardownCommand(spec), { timeoutMs: 300_000 });
+  await runOnPi(spec, teardownCommand(spec), { timeoutMs: (lockWait(spec) + 300) * 1000 });
 }
 
 /** Reads the Pi back and compares it with the release: the drift, empty when there is none. */

@@ -36,7 +36,7 @@ project_containers() {
   local svc="${1:-}" label v1 v2
   label="label=com.docker.compose.project=$project"
   if [ -n "$svc" ]; then
-    v1="name=^/${project}_${svc}_" v2="name=^/${project}-${svc}-"
+    v1="name=^/${project}_${svc}_[0-9]+\$" v2="name=^/${project}-${svc}-[0-9]+\$"
     {
       docker ps -aq --filter "$label" --filter "label=com.docker.compose.service=$svc" &&
         docker ps -aq --filter "$v1" && docker ps -aq --filter "$v2"

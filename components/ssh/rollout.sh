@@ -14,7 +14,7 @@
 # Stdin: the release's files, one per line, "<name> <base64>".
 set -euo pipefail
 shopt -s inherit_errexit
-dir="${LUCID_DIR:?}"
+dir="$(realpath -m -- "${LUCID_DIR:?}")" # one form of every path: `current` is compared with it
 project="${LUCID_PROJECT:?}"
 release="${LUCID_RELEASE:?}"
 timeout="${LUCID_HEALTH_TIMEOUT:?}"
@@ -37,6 +37,7 @@ pick_compose
 mkdir -p "$dir/releases"
 # What the rollout says goes to the caller and to $dir/rollout.log, the Pi's own record.
 exec 2> >(tee -a "$dir/rollout.log" >&2)
+record=$!
 echo "lucid: $(date -u +%FT%TZ) rollout of release $release begins" >&2
 
 # One rollout at a time: an flock(2) on $dir/.rollout.lock, held by this process (and whatever
@@ -56,9 +57,15 @@ fi
 echo "pid $$, release $release, since $(date -u +%FT%TZ)" >"$lock.holder"
 echo "lucid: $(date -u +%FT%TZ) rollout of release $release holds the lock" >&2
 ends() {
-  local status=$?
+  local status=$? i
   rm -f "$lock.holder"
   echo "lucid: $(date -u +%FT%TZ) rollout of release $release ends (exit $status)" >&2
+  # The Pi's record is whole before the lock goes (so the next rollout's lines come after these):
+  # tee sees its input end and is let finish, for at most 5 s (a stalled caller must not keep the
+  # lock).
+  exec 2>&-
+  for ((i = 0; i < 50; i++)); do kill -0 "$record" 2>/dev/null || break; sleep 0.1; done
+  exit "$status"
 }
 trap ends EXIT
 
@@ -81,7 +88,7 @@ prev="$(readlink -e "$dir/current" 2>/dev/null || true)" # empty for a first rel
 # cannot be read: an error is never "not yet".
 unhealthy() {
   local ids id state name out="" wanted
-  ids="$(compose "$1" ps -q)" || return 2
+  ids="$(compose "$1" ps -a -q)" || return 2 # -a: v2 lists only running ones without it
   for id in $ids; do
     state="$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id")" || return 2
     name="$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id")" || return 2
@@ -125,19 +132,24 @@ if ! compose "$new" pull --quiet 2>&1; then
 fi
 # Drift compose does not undo by itself (another image under a service's name, a container it
 # did not make): those containers go first, so up puts the right ones back. Volumes stay.
+# From here on the running set changes: any failure rolls back (a first release: taken down).
 for svc in $recreate; do
-  ids="$(project_containers "$svc")"
-  for id in $ids; do docker rm -f "$id" >/dev/null; done
+  ids="$(project_containers "$svc")" || rollback "" "the containers of $svc could not be listed (above)"
+  for id in $ids; do
+    docker rm -f "$id" >/dev/null || rollback "" "container $id of $svc could not be removed (above)"
+  done
 done
 # Containers of the project that the release does not name go too (compose 1.29's
 # --remove-orphans misses those it did not label as its own).
-wanted=" $(compose "$new" config --services | tr '\n' ' ')"
-ids="$(project_containers)"
+wanted="$(compose "$new" config --services)" || rollback "" "compose refused the release's file (above)"
+ids="$(project_containers)" || rollback "" "the project's containers could not be listed (above)"
 for id in $ids; do
-  svc="$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id")"
-  case "$wanted" in *" $svc "*) ;; *) docker rm -f "$id" >/dev/null ;; esac
+  svc="$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id")" ||
+    rollback "" "container $id could not be read (above)"
+  grep -qxF -- "$svc" <<<"$wanted" || docker rm -f "$id" >/dev/null ||
+    rollback "" "container $id of service $svc could not be removed (above)"
 done
-compose "$new" up -d --remove-orphans 2>&1
+compose "$new" up -d --remove-orphans 2>&1 || rollback "" "compose up failed (above)"
 
 deadline=$(($(now_ms) + timeout * 1000))
 while :; do

@@ -18,8 +18,7 @@ export function rolloutEnv(
     LUCID_RELEASE: p.release,
     LUCID_HEALTH_TIMEOUT: Math.floor(p.healthTimeout),
     LUCID_KEEP: Math.max(2, Math.floor(p.keepReleases)),
-    // another rollout may take its whole health gate, plus its pull and up
-    LUCID_LOCK_WAIT: Math.floor(p.healthTimeout + 120),
+    LUCID_LOCK_WAIT: lockWait(p),
     LUCID_RECREATE: recreate.join(" "),
   };
 }
@@ -28,6 +27,16 @@ export function rolloutEnv(
 export const rolloutCommand = (p: RolloutValues, recreate: readonly string[] = []): string =>
   remoteCommand("rollout", rolloutEnv(p, recreate));
 
-/** Takes the set down; volumes stay (no -v), and so do the releases. */
-export const teardownCommand = (p: Pick<RolloutSpec, "remoteDir" | "project">): string =>
-  remoteCommand("teardown", { LUCID_DIR: p.remoteDir, LUCID_PROJECT: p.project });
+/** Takes the set down under the rollout's lock; volumes stay (no -v), and so do the releases. */
+export const teardownCommand = (
+  p: Pick<RolloutSpec, "remoteDir" | "project" | "healthTimeout">,
+): string =>
+  remoteCommand("teardown", {
+    LUCID_DIR: p.remoteDir,
+    LUCID_PROJECT: p.project,
+    LUCID_LOCK_WAIT: lockWait(p),
+  });
+
+/** Seconds to wait for another rollout: its whole health gate, plus its pull and up. */
+export const lockWait = (p: Pick<RolloutSpec, "healthTimeout">): number =>
+  Math.floor(p.healthTimeout + 120);

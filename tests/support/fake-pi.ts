@@ -31,7 +31,7 @@ const TOOLS = [
   ..."bash env awk base64 basename cat cut date dirname grep ln ls mkdir mv readlink rm sed".split(
     " ",
   ),
-  ..."flock sha256sum sleep sort tail tee touch tr wc".split(" "),
+  ..."flock realpath sha256sum sleep sort tail tee touch tr wc".split(" "),
 ];
 const which = (tool: string): string => {
   for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {

@@ -124,6 +124,41 @@ describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) 
     expect(pi.current()).toBeNull();
   });
 
+  test("compose up failing: rolled back, never half a set", () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    pi.failCalls("*releases/r2/docker-compose.yml up -d*");
+    const r = pi.rollOut(composeAt("2"), { release: "r2" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("failed: compose up failed (above); rolled back to release r1");
+    expect(
+      pi
+        .containers()
+        .map((c) => c.image)
+        .sort(),
+    ).toEqual(NAMES.map((s) => ref(s, "1")).sort());
+    expect(pi.current()).toBe("r1");
+  });
+
+  test("a first release whose compose up fails leaves nothing running", () => {
+    pi.failCalls("*releases/r1/docker-compose.yml up -d*");
+    const r = pi.rollOut(composeAt("1"), { release: "r1" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "compose up failed (above); no previous release: its containers were taken down",
+    );
+    expect(pi.containers()).toEqual([]);
+  });
+
+  test("the releases directory given in another form (trailing /., a /../) is still one directory", () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    pi.setHealth(ref("api-server", "1"), "unhealthy");
+    const other = `${pi.dir}/../${path.basename(pi.dir)}/.`;
+    const r = pi.rollOut(composeAt("1"), { release: "r1", remoteDir: other });
+    expect(r.code).toBe(1);
+    // the failing release is the running one: nothing to go back to, not "back" to itself
+    expect(r.stderr).toContain("api-server is unhealthy; no previous release to go back to");
+  });
+
   test("a failed pull leaves the running release untouched", () => {
     expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
     const before = pi.containers();
@@ -305,6 +340,28 @@ describe.each<Generation>(["v2", "v1"])("the lock, with Compose %s", (generation
 });
 
 describe("Compose generations", () => {
+  test("teardown waits for a rollout that holds the lock, bounded; takes nothing down meanwhile", async () => {
+    pi = new FakePi("v2");
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    const lock = path.join(pi.dir, ".rollout.lock");
+    const holder = spawn("flock", [lock, "sleep", "5"], { stdio: "ignore" });
+    try {
+      for (let i = 0; i < 100 && spawnSync("flock", ["-n", lock, "true"]).status === 0; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const r = pi.run("teardown", {
+        LUCID_DIR: pi.dir,
+        LUCID_PROJECT: "lucid",
+        LUCID_LOCK_WAIT: 1,
+      });
+      expect(r.code).toBe(75);
+      expect(r.stderr).toContain("still holds");
+      expect(pi.containers()).toHaveLength(NAMES.length);
+      expect(pi.current()).toBe("r1");
+    } finally {
+      holder.kill();
+    }
+  });
+
   test("a Pi with neither Compose: a clear error naming what to install, nothing written", () => {
     pi = new FakePi("none");
     const r = pi.rollOut(composeAt("1"), { release: "r1" });
@@ -325,7 +382,11 @@ describe("Compose generations", () => {
         image: "x",
         name: "other_x_1",
       });
-      const r = pi.run("teardown", { LUCID_DIR: pi.dir, LUCID_PROJECT: "lucid" });
+      const r = pi.run("teardown", {
+        LUCID_DIR: pi.dir,
+        LUCID_PROJECT: "lucid",
+        LUCID_LOCK_WAIT: 5,
+      });
       expect(r.code).toBe(0);
       expect(pi.containers().map((c) => c.id)).toEqual([other]);
       expect(pi.current()).toBeNull();
