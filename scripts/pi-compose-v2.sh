@@ -14,11 +14,14 @@ home="/home/$PI_V2_USER"
 if ! id "$PI_V2_USER" >/dev/null 2>&1; then
   useradd --create-home --shell /bin/bash --groups lucid-pi "$PI_V2_USER"
 fi
+usermod -aG lucid-pi "$PI_V2_USER" # the Engine's socket
 usermod -p '*' "$PI_V2_USER" # a locked (!) account is refused by sshd even for keys
 install -d -m 700 -o "$PI_V2_USER" -g "$PI_V2_USER" "$home/.ssh"
 install -m 600 -o "$PI_V2_USER" -g "$PI_V2_USER" "$PI_DIR/deploy_key.pub" "$home/.ssh/authorized_keys"
-install -d -o "$PI_V2_USER" -g "$PI_V2_USER" "$home/.docker" "$home/.docker/cli-plugins"
-# A copy, root's: the user cannot read LUCID_HOME, and must not be able to replace its Compose.
+install -d -o "$PI_V2_USER" -g "$PI_V2_USER" "$home/.docker"
+# A copy, root's, in a directory of root's: the user cannot read LUCID_HOME, and must not be able
+# to replace its Compose.
+install -d -m 755 -o root -g root "$home/.docker/cli-plugins"
 cmp -s "$plugin" "$home/.docker/cli-plugins/docker-compose" ||
   install -m 755 -o root -g root "$plugin" "$home/.docker/cli-plugins/docker-compose"
 v="$(runuser -u "$PI_V2_USER" -- env DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker compose version --short 2>&1)" ||

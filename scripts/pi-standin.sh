@@ -38,8 +38,6 @@ sshd_up() {
 
 ensure_sshd() {
   [[ -f "$PI_DIR/ssh_host_ed25519_key" ]] || ssh-keygen -q -t ed25519 -N '' -f "$PI_DIR/ssh_host_ed25519_key"
-  local before
-  before="$(cat "$PI_DIR/sshd_config" 2>/dev/null || true)"
   cat >"$PI_DIR/sshd_config" <<CONF
 ListenAddress $PI_IP:$PI_SSH_PORT
 HostKey $PI_DIR/ssh_host_ed25519_key
@@ -54,16 +52,16 @@ X11Forwarding no
 AllowAgentForwarding no
 SetEnv DOCKER_HOST=unix://$PI_DOCKER_SOCK
 CONF
-  if sshd_up; then
-    # a running sshd reads its config again on SIGHUP: a changed one takes effect now
-    if [[ "$before" != "$(cat "$PI_DIR/sshd_config")" ]] && [[ -f "$LUCID_RUN/sshd-pi.pid" ]]; then
-      kill -HUP "$(cat "$LUCID_RUN/sshd-pi.pid")" || die "Pi stand-in: sshd did not take its new config"
-      wait_until 15 "Pi sshd" sshd_up || die "Pi stand-in: sshd does not answer after reloading"
-    fi
-    return 0
-  fi
   mkdir -p /run/sshd
   /usr/sbin/sshd -t -f "$PI_DIR/sshd_config" || die "Pi stand-in: sshd config is invalid"
+  if sshd_up; then
+    # A running sshd reads its config again on SIGHUP (sessions stay): whatever it loaded before,
+    # it runs this one now.
+    [[ -f "$LUCID_RUN/sshd-pi.pid" ]] || die "Pi stand-in: sshd answers but $LUCID_RUN/sshd-pi.pid is gone; stop it (scripts/teardown.sh) and run again"
+    kill -HUP "$(cat "$LUCID_RUN/sshd-pi.pid")" || die "Pi stand-in: sshd did not take its config"
+    wait_until 15 "Pi sshd" sshd_up || die "Pi stand-in: sshd does not answer after reloading its config"
+    return 0
+  fi
   in_pi /usr/sbin/sshd -f "$PI_DIR/sshd_config" -E "$LUCID_LOG/sshd-pi.log" \
     || die "Pi stand-in: sshd did not start (see $LUCID_LOG/sshd-pi.log)"
   wait_until 15 "Pi sshd" sshd_up || die "Pi stand-in: sshd does not answer on $PI_IP:$PI_SSH_PORT"

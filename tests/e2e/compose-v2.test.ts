@@ -2,6 +2,7 @@
 // Compose v2 plugin (`docker compose`), as Docker's install script sets a Pi up today, on the same
 // Engine and sshd as `deploy` (docker-compose 1.29 alone). The rollout, the drift read and
 // destroy pick v2 there without any config. In its own stack, project and port.
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { driftReport } from "../../components/drift";
@@ -47,9 +48,12 @@ beforeAll(async () => {
 afterAll(() => tearDown(ctx));
 
 test("the stand-in's flavours: deploy-v2 has Compose v2, deploy has only 1.29", () => {
-  const plugin = `/home/${USER}/.docker/cli-plugins/docker-compose`;
-  expect(fs.existsSync(plugin)).toBe(true);
-  expect(fs.existsSync("/home/deploy/.docker/cli-plugins/docker-compose")).toBe(false);
+  const as = (user: string, args: string[]) =>
+    spawnSync("runuser", ["-u", user, "--", ...args], { encoding: "utf8", timeout: 30_000 });
+  expect(as(USER, ["docker", "compose", "version", "--short"]).stdout.trim()).toMatch(/^2\./);
+  // every other e2e file runs as deploy: there, `docker compose` is no command, so 1.29 is used
+  expect(as("deploy", ["docker", "compose", "version"]).status).not.toBe(0);
+  expect(as("deploy", ["docker-compose", "version", "--short"]).stdout.trim()).toMatch(/^1\.29\./);
 });
 
 test("up from nothing: all five healthy, in containers Compose v2 named", async () => {
