@@ -53,6 +53,17 @@ function cliUp(): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
 }
 
+/**
+ * An `up` meant to fail, as its own `lucid up` process; rejects with its output. In this process
+ * a failed update can leave the SDK's last calls rejected once the engine has stopped
+ * ("Resource monitor is terminating", pulumi/pulumi#10744), and jest fails the whole file on them.
+ */
+async function upMeantToFail(): Promise<void> {
+  const r = await cliUp();
+  ctx.onOutput(r.out);
+  if (r.code !== 0) throw new Error(r.out);
+}
+
 /** Waits (bounded) until `check` holds. */
 async function until(what: string, seconds: number, check: () => boolean) {
   for (let i = 0; i < seconds * 4; i++) {
@@ -94,7 +105,7 @@ describe("faults", () => {
     sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
     const otherKey = fs.readFileSync(`${other}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
     await ctx.stack.setConfig("lucid:pi.hostKey", { value: otherKey }, true);
-    await expect(ctx.stack.up({ onOutput: ctx.onOutput })).rejects.toThrow(
+    await expect(upMeantToFail()).rejects.toThrow(
       /host key does not match the pinned pi\.hostKey; refusing to connect/,
     );
     expect(piIds(PROJECT)).toEqual(before);
@@ -110,7 +121,7 @@ describe("faults", () => {
     const wrongKey = fs.readFileSync(wrong, "utf8");
     await ctx.stack.setConfig("lucid:sshPrivateKey", { value: wrongKey, secret: true });
     changeGateway();
-    const failed = ctx.stack.up({ onOutput: ctx.onOutput });
+    const failed = upMeantToFail();
     await expect(failed).rejects.toThrow(/All configured authentication methods failed/);
     const said = String(await failed.catch((e: Error) => e.message)) + ctx.log.join("");
     expect(said.includes(wrongKey.split("\n")[1])).toBe(false);
@@ -134,7 +145,7 @@ describe("faults", () => {
         return r.status !== 0;
       });
       changeGateway();
-      await expect(ctx.stack.up({ onOutput: ctx.onOutput })).rejects.toThrow(
+      await expect(upMeantToFail()).rejects.toThrow(
         /10\.250\.0\.1:5000[\s\S]*(connection refused|connect:)/,
       );
       expect(piIds(PROJECT)).toEqual(before);
@@ -150,7 +161,7 @@ describe("faults", () => {
   test("the SSH connection dropped mid-rollout: never half a release; the next up completes", async () => {
     const good = await release();
     changeGateway();
-    const up = ctx.stack.up({ onOutput: ctx.onOutput });
+    const up = upMeantToFail();
     await until("the rollout holds the Pi's lock", 300, () => fs.existsSync(`${LOCK}.holder`));
     await sleep(1500);
     spawnSync("pkill", ["-KILL", "-u", "deploy", "sshd"]);
@@ -271,7 +282,7 @@ describe("faults", () => {
         .toString("hex")
         .match(/.{1,64}/g)!;
       fs.appendFileSync(nginxConf, `\n${bulk.map((l) => `# ${l}`).join("\n")}\n`);
-      await expect(ctx.stack.up({ onOutput: ctx.onOutput })).rejects.toThrow(
+      await expect(upMeantToFail()).rejects.toThrow(
         /no space left on device[\s\S]*pulling the images of release [0-9a-f]{16} failed \(above\); the running release was not touched/,
       );
       expect(piIds(PROJECT)).toEqual(before);
@@ -290,7 +301,7 @@ describe("faults", () => {
     fs.writeFileSync(nginxConf, conf.replace("listen 8080;", "listen 8081;")); // the probe asks 8080
     await ctx.stack.setConfig("lucid:pi.healthTimeout", { value: "10" }, true);
     const t = Date.now();
-    await expect(ctx.stack.up({ onOutput: ctx.onOutput })).rejects.toThrow(
+    await expect(upMeantToFail()).rejects.toThrow(
       /rollout of release [0-9a-f]{16} failed: api-gateway did not become healthy within 10 s; rolled back to release/,
     );
     expect(Date.now() - t).toBeLessThan(10 * 60_000);
