@@ -20,12 +20,12 @@ pick_compose() {
 compose() {
   local r="$1"
   shift
+  local cmd=("${compose_cmd[@]}" --ansi never -p "${project:?}" -f "$r/docker-compose.yml" "$@")
   if [ "${compose_cmd[0]}" = docker ]; then
     # shellcheck disable=SC2016 # the backquotes are the message's own
-    "${compose_cmd[@]}" --ansi never -p "${project:?}" -f "$r/docker-compose.yml" "$@" \
-      2> >(grep -v 'the attribute `version` is obsolete' >&2)
+    "${cmd[@]}" 2> >(grep -v 'the attribute `version` is obsolete' >&2)
   else
-    "${compose_cmd[@]}" --ansi never -p "${project:?}" -f "$r/docker-compose.yml" "$@"
+    "${cmd[@]}"
   fi
 }
 
