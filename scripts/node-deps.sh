@@ -7,12 +7,23 @@ need_cmd node "Node.js >= 20 is required (with npm): install it and put it on PA
 need_cmd npm "npm is required: install it with Node.js"
 stamp=node_modules/.lucid-lock-hash
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+# A copy of the last node_modules npm ci made, by lock hash: a new clone (every CI run) takes it
+# in 4 s where npm ci, even from npm's cache, takes 30 s. Only a tree npm ci finished is kept.
+kept="$LUCID_HOME/node_modules/$want"
+if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" && -f "$kept/.lucid-lock-hash" ]]; then
+  rm -rf node_modules
+  step node-modules-copy cp -a "$kept" node_modules || rm -rf node_modules
+fi
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   log "installing npm dependencies (npm ci)"
   step npm-ci npm ci --no-audit --no-fund \
     || die "npm ci failed; last lines:
 $(tail -n 15 "$LUCID_LOG/npm-ci.log")"
   echo "$want" >"$stamp"
+  rm -rf "$LUCID_HOME/node_modules" "$kept.tmp" && mkdir -p "$LUCID_HOME/node_modules"
+  if ! { cp -a node_modules "$kept.tmp" && mv "$kept.tmp" "$kept"; }; then
+    log "warning: could not keep a copy of node_modules in $kept (the next clone runs npm ci)"
+  fi
 fi
 # The TypeScript build, skipped when dist/ was built from these very sources (a rebuild would
 # rewrite dist/ under anything running from it, such as a test group beside this one).
