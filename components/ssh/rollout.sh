@@ -35,7 +35,9 @@ now_ms() {
 
 pick_compose
 mkdir -p "$dir/releases"
-# What the rollout says goes to the caller and to $dir/rollout.log, the Pi's own record.
+# What the rollout says goes to the caller and to $dir/rollout.log, the Pi's own record: the
+# deploy user's alone (it names services, images and failures; an older one is made so too).
+touch "$dir/rollout.log" && chmod 600 "$dir/rollout.log"
 exec 2> >(tee -a "$dir/rollout.log" >&2)
 record=$!
 echo "lucid: $(date -u +%FT%TZ) rollout of release $release begins" >&2
@@ -83,19 +85,28 @@ done
 umask 022
 prev="$(readlink -e "$dir/current" 2>/dev/null || true)" # empty for a first release
 
+# A service whose process exits this many times (its restart policy starting it again each
+# time) fails the gate at once: it is not starting, it is crashing. Fewer is a start-up race
+# (tunnel-tools before Tor's control port), which the restart policy is there to ride out.
+MAX_RESTARTS=3
 # unhealthy RELEASE_DIR: prints the service that is not healthy yet (nothing when all are),
-# "!<service>" for one that failed for sure. Returns 2, Docker's error on stderr, when the set
-# cannot be read: an error is never "not yet".
+# "!<service> <why>" for one that failed for sure. Returns 2, Docker's error on stderr, when the
+# set cannot be read: an error is never "not yet".
 unhealthy() {
-  local ids id state name out="" wanted
+  local ids id info state status restarts name out="" wanted
   ids="$(compose "$1" ps -a -q)" || return 2 # -a: v2 lists only running ones without it
   for id in $ids; do
-    state="$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id")" || return 2
-    name="$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id")" || return 2
+    info="$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}} {{.State.Status}} {{.RestartCount}} {{index .Config.Labels "com.docker.compose.service"}}' "$id")" || return 2
+    read -r state status restarts name <<<"$info"
     case "$state" in
       healthy) ;;
-      unhealthy | exited | dead) echo "!$name" && return 0 ;;
-      *) out="$name" ;;
+      unhealthy) echo "!$name is unhealthy" && return 0 ;;
+      exited | dead) echo "!$name has $state" && return 0 ;;
+      *)
+        if [ "$restarts" -ge "$MAX_RESTARTS" ]; then
+          echo "!$name keeps exiting (restarted $restarts times${status:+, now $status})" && return 0
+        fi
+        out="$name" ;;
     esac
   done
   if [ -z "$out" ]; then
@@ -151,13 +162,14 @@ for id in $ids; do
 done
 compose "$new" up -d --remove-orphans 2>&1 || rollback "" "compose up failed (above)"
 
+echo "lucid: $(date -u +%FT%TZ) release $release is up; its health gate waits at most $timeout s" >&2
 deadline=$(($(now_ms) + timeout * 1000))
 while :; do
   verdict=0
   bad="$(unhealthy "$new")" || verdict=$?
   [ "$verdict" -eq 0 ] || rollback "" "the set's health could not be read from Docker (above)"
   [ -z "$bad" ] && break
-  case "$bad" in "!"*) rollback "${bad#!}" "is unhealthy" ;; esac
+  case "$bad" in "!"*) bad="${bad#!}" && rollback "${bad%% *}" "${bad#* }" ;; esac
   [ "$(now_ms)" -lt "$deadline" ] || rollback "$bad" "did not become healthy within $timeout s"
   sleep "$poll"
 done

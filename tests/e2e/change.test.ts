@@ -141,10 +141,24 @@ describe("a broken change", () => {
     expect(Object.keys(volumesBefore)).toContain(`${PROJECT}_tor-data`);
     const good = (await ctx.stack.outputs()).release.value as string;
     fs.appendFileSync(mainPy, "\nraise SystemExit('broken on purpose')\n");
-    await expect(ctx.stack.up({ onOutput: ctx.onOutput })).rejects.toThrow(
-      /rollout of release [0-9a-f]{16} failed: api-server (is unhealthy|did not become healthy)/,
+    const failed = ctx.stack.up({ onOutput: ctx.onOutput });
+    // at once (its process keeps exiting, or Docker has found it unhealthy), not after the
+    // health timeout (300 s)
+    await expect(failed).rejects.toThrow(
+      /rollout of release [0-9a-f]{16} failed: api-server (keeps exiting \(restarted \d+ times|is unhealthy)/,
     );
+    const said = String(await failed.catch((e: Error) => e.message));
+    const bad = /rollout of release ([0-9a-f]{16}) failed/.exec(said)![1];
+    expect(said).toMatch(/its last log lines:\n(.*\n)*.*broken on purpose/); // its own words
     expect(ctx.log.join("")).toContain(`rolled back to release ${good}`);
+    // the Pi's own record: from the rollout's start to its end (rollback included), well inside
+    // the health timeout
+    const record = fs.readFileSync(`${DIR}/rollout.log`, "utf8");
+    const at = (what: string) => {
+      const stamp = new RegExp(`lucid: (\\S+) rollout of release ${bad} ${what}`).exec(record);
+      return Date.parse(stamp![1]);
+    };
+    expect(at("ends \\(exit 1\\)") - at("begins")).toBeLessThan(90_000);
     expect(await waitAllHealthy(PROJECT, 180)).toEqual(
       Object.fromEntries(SERVICES.map((s) => [s, "healthy"])),
     );

@@ -24,9 +24,12 @@ afterAll(() => tearDown(ctx));
 
 test("a first release that fails leaves no container running, keeps its volumes, and says so", async () => {
   fs.appendFileSync(mainPy, BROKEN);
-  await expect(ctx.stack.up({ onOutput: ctx.onOutput })).rejects.toThrow(
-    /rollout of release [0-9a-f]{16} failed: api-server (is unhealthy|did not become healthy); no previous release: its containers were taken down, volumes kept/,
+  const failed = ctx.stack.up({ onOutput: ctx.onOutput });
+  await expect(failed).rejects.toThrow(
+    /rollout of release [0-9a-f]{16} failed: api-server (keeps exiting \(restarted \d+ times[^)]*\)|is unhealthy); no previous release: its containers were taken down, volumes kept/,
   );
+  const said = String(await failed.catch((e: Error) => e.message));
+  expect(said).toMatch(/its last log lines:\n(.*\n)*.*broken on purpose/);
   expect(piContainers(PROJECT)).toEqual({});
   expect(piVolumes(PROJECT)).toContain(`${PROJECT}_tor-data`);
   expect(fs.existsSync(`/home/deploy/${PROJECT}/current`)).toBe(false);

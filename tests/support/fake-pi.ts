@@ -31,7 +31,7 @@ const TOOLS = [
   ..."bash env awk base64 basename cat cut date dirname grep ln ls mkdir mv readlink rm sed".split(
     " ",
   ),
-  ..."flock realpath sha256sum sleep sort tail tee touch tr wc".split(" "),
+  ..."chmod flock realpath sha256sum sleep sort tail tee touch tr wc".split(" "),
 ];
 const which = (tool: string): string => {
   for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
@@ -182,9 +182,15 @@ export class FakePi {
   }
 
   /** What a container of this image answers to its health check from now on. */
-  setHealth(image: string, status: "healthy" | "unhealthy" | "starting" | "exited"): void {
+  setHealth(
+    image: string,
+    status: "healthy" | "unhealthy" | "starting" | "exited",
+    /** The container's state and restart count, e.g. a crash loop: restarting, 3 */
+    more?: { state: "running" | "restarting"; restarts: number },
+  ): void {
     fs.mkdirSync(path.join(this.state, "health"), { recursive: true });
-    fs.writeFileSync(path.join(this.state, "health", image.replace(/\//g, "_")), `${status}\n`);
+    const line = more ? `${status} ${more.state} ${more.restarts}` : status;
+    fs.writeFileSync(path.join(this.state, "health", image.replace(/\//g, "_")), `${line}\n`);
   }
 
   /** Docker calls matching this glob (over "<program> <args>") fail from now on. */

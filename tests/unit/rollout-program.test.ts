@@ -47,6 +47,7 @@ describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) 
     expect(fs.existsSync(path.join(pi.dir, ".rollout.lock.holder"))).toBe(false);
     expect(pi.log()).toContain("rollout of release r1 begins");
     expect(pi.log()).toContain("rollout of release r1 ends (exit 0)");
+    expect(fs.statSync(path.join(pi.dir, "rollout.log")).mode & 0o777).toBe(0o600);
     expect(r.stderr).not.toContain("is obsolete"); // v2's warning on every call is dropped
     const composeCalls = pi.calls().filter((c) => / -p lucid /.test(c));
     expect(
@@ -54,6 +55,14 @@ describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) 
         c.startsWith(generation === "v2" ? "docker compose " : "docker-compose "),
       ),
     ).toBe(true);
+  });
+
+  test("a rollout.log an older rollout left readable by all is made the deploy user's alone", () => {
+    fs.mkdirSync(pi.dir, { recursive: true });
+    fs.writeFileSync(path.join(pi.dir, "rollout.log"), "older lines\n", { mode: 0o644 });
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    expect(fs.statSync(path.join(pi.dir, "rollout.log")).mode & 0o777).toBe(0o600);
+    expect(pi.log()).toMatch(/^older lines\n.*rollout of release r1 begins/s);
   });
 
   test("a one-service change replaces that container only", () => {
@@ -88,6 +97,34 @@ describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) 
     expect(pi.log()).toContain("rollout of release r2 ends (exit 1)");
   });
 
+  test("a service that keeps exiting: fails at once, however its health check reads", () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    pi.setHealth(ref("api-server", "2"), "starting", { state: "restarting", restarts: 3 });
+    const r = pi.rollOut(composeAt("1", { "api-server": "2" }), {
+      release: "r2",
+      healthTimeout: 30,
+    });
+    expect(r.code).toBe(1);
+    expect(r.ms).toBeLessThan(10_000);
+    expect(r.stderr).toContain(
+      "lucid: api-server keeps exiting (restarted 3 times, now restarting); its last log lines:",
+    );
+    expect(r.stderr).toContain("  api-server | fake log line 2");
+    expect(r.stderr).toContain("rolled back to release r1");
+    expect(pi.current()).toBe("r1");
+  });
+
+  test("a restart or two while starting (a start-up race) is not yet a failure", () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    pi.setHealth(ref("tunnel-tools", "2"), "starting", { state: "running", restarts: 2 });
+    const r = pi.rollOut(composeAt("1", { "tunnel-tools": "2" }), {
+      release: "r2",
+      healthTimeout: 1,
+    });
+    expect(r.stderr).toContain("tunnel-tools did not become healthy within 1 s");
+    expect(r.stderr).not.toContain("keeps exiting");
+  });
+
   test("a service never healthy: rolled back once the health timeout has passed", () => {
     expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
     pi.setHealth(ref("tor-proxy", "2"), "starting");
@@ -118,7 +155,7 @@ describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) 
     const r = pi.rollOut(composeAt("1"), { release: "r1" });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      "server-tools is unhealthy; no previous release: its containers were taken down, volumes kept",
+      "server-tools has exited; no previous release: its containers were taken down, volumes kept",
     );
     expect(pi.containers()).toEqual([]);
     expect(pi.current()).toBeNull();
