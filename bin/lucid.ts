@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // lucid <up|preview|refresh|drift|destroy|outputs|cancel> [--stack NAME] [--refresh] [--yes]
+//       [--show-secrets] (outputs: print secret outputs' values, e.g. the API token)
 // (cancel removes the lock an interrupted run left behind; drift exits 0 when the Pi runs what
 // was rolled out, 2 when it does not, 1 on any error; up --refresh reads the Pi back first)
 // Runs the Pulumi program in this process through the Automation API, against the locally
@@ -21,6 +22,8 @@ interface Args {
   stack: string;
   /** up/preview: refresh from the Pi first, so drift is healed in the same run. */
   refresh: boolean;
+  /** outputs: print secret values too. */
+  showSecrets: boolean;
 }
 
 /** Exit code of `drift` when the Pi differs from the release (1 is any error). */
@@ -35,14 +38,16 @@ function parseArgs(argv: string[]): Args {
   }
   let stack = "dev";
   let refresh = false;
+  let showSecrets = false;
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === "--stack" || rest[i] === "-s") stack = rest[++i] ?? "";
     else if (rest[i] === "--refresh" && (command === "up" || command === "preview")) refresh = true;
+    else if (rest[i] === "--show-secrets" && command === "outputs") showSecrets = true;
     else if (rest[i] !== "--yes" && rest[i] !== "-y")
       throw new Error(`lucid: unknown argument '${rest[i]}'`);
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new Error("lucid: --stack needs a stack name");
-  return { command: command as Command, stack, refresh };
+  return { command: command as Command, stack, refresh, showSecrets };
 }
 
 function passphraseEnv(stack: string): Record<string, string> {
@@ -64,22 +69,22 @@ async function reportDrift(stack: auto.Stack, onOutput: (s: string) => void): Pr
 /** Whether Pulumi printed anything: if not, a failure's own message is all there is to show. */
 let streamed = false;
 
-async function run({ command, refresh }: Args, stack: auto.Stack): Promise<number> {
+async function run(args: Args, stack: auto.Stack): Promise<number> {
+  const { command } = args;
   const progress = startProgress({
     label: `${command} ${stack.name}`,
     ...imageShape(stackFileConfig(stack.workspace.workDir, stack.name)),
     out: process.stdout,
   });
   try {
-    return await runWith(command, refresh, stack, progress);
+    return await runWith(args, stack, progress);
   } finally {
     progress.stop();
   }
 }
 
 async function runWith(
-  command: Command,
-  refresh: boolean,
+  { command, refresh, showSecrets }: Args,
   stack: auto.Stack,
   progress: Progress,
 ): Promise<number> {
@@ -117,7 +122,8 @@ async function runWith(
       break;
     case "outputs":
       for (const [k, v] of Object.entries(await stack.outputs())) {
-        console.log(`${k}: ${v.secret ? "[secret]" : JSON.stringify(v.value)}`);
+        const shown = v.secret && !showSecrets ? "[secret]" : JSON.stringify(v.value);
+        console.log(`${k}: ${shown}`);
       }
   }
   return 0;

@@ -7,9 +7,10 @@ import {
 } from "../components/compose";
 import { DistrolessImage } from "../components/distroless-image";
 import { byDigest, viaRegistry } from "../components/image-ref";
+import { ApiToken } from "../components/api-token";
 import { PiRollout } from "../components/pi-rollout";
 import { composeOf } from "../components/rollout-spec";
-import type { StackConfig } from "../stacks/config";
+import { API_TOKEN_ENV, type StackConfig } from "../stacks/config";
 import { runtimeBases } from "./bases";
 import { sourceRevision } from "./source-revision";
 import { SERVICE_NAMES, SERVICES, type ServiceSpec } from "./services";
@@ -61,13 +62,19 @@ export function defineLucid(cfg: StackConfig) {
     ),
   );
   if (!cfg.rollout) return { services, compose };
+  const apiToken =
+    cfg.apiToken ?? new ApiToken("lucid-api-token", { rotation: cfg.apiTokenRotation }).token;
+  const envOf = (name: string) =>
+    pulumi
+      .all([cfg.serviceEnv, apiToken])
+      .apply(([e, token]) =>
+        name === "api-server" ? { ...e[name], [API_TOKEN_ENV]: token } : (e[name] ?? {}),
+      );
   const rollout = new PiRollout("lucid-on-pi", {
     connection: { ...cfg.pi, privateKey: cfg.sshPrivateKey },
     services: onPiServices,
     internalNetworks: INTERNAL_NETWORKS,
-    env: Object.fromEntries(
-      SERVICE_NAMES.map((name) => [name, cfg.serviceEnv.apply((e) => e[name] ?? {})]),
-    ),
+    env: Object.fromEntries(SERVICE_NAMES.map((name) => [name, envOf(name)])),
     registryAuth: cfg.registryAuth && { address: cfg.registry.pull, ...cfg.registryAuth },
     settings: {
       project: cfg.pi.project,
@@ -82,6 +89,8 @@ export function defineLucid(cfg: StackConfig) {
     compose,
     release: rollout.release,
     gatewayUrl: pulumi.output(`http://${cfg.pi.host}:${cfg.pi.gatewayPort}/`),
+    /** The bearer token for the API's signing endpoints (`Authorization: Bearer <token>`). */
+    apiToken: pulumi.secret(apiToken),
   };
 }
 

@@ -145,6 +145,19 @@ export const stackSchema = z
       .literal("<secret>")
       .optional()
       .describe("The registry password or token (a Pulumi secret); with registry.username"),
+    apiToken: z
+      .literal("<secret>")
+      .optional()
+      .describe(
+        "The API's bearer token (a Pulumi secret, 32-256 visible ASCII characters); " +
+          "without it the stack makes one (output apiToken)",
+      ),
+    apiTokenRotation: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe("Change it (e.g. add 1) for a new made token; the old one stops at the rollout"),
     serviceEnv: z
       .literal("<secret>")
       .optional()
@@ -169,7 +182,7 @@ export const stackSchema = z
 type Parsed = z.infer<typeof stackSchema>;
 export type StackSettings = Omit<
   Parsed,
-  "sshPrivateKey" | "registryPassword" | "serviceEnv" | "registry" | "pi"
+  "sshPrivateKey" | "registryPassword" | "apiToken" | "serviceEnv" | "registry" | "pi"
 > & {
   registry: Parsed["registry"] & { pull: string };
   pi: Parsed["pi"] & { dir: string };
@@ -180,12 +193,23 @@ export type StackConfig = StackSettings & {
   registryAuth?: { username: string; password: pulumi.Output<string> };
   /** Secret environment per service (empty when none is set). */
   serviceEnv: pulumi.Output<ServiceEnv>;
+  /** lucid:apiToken when given; else the stack makes one. */
+  apiToken?: pulumi.Output<string>;
 };
 
 export type { ServiceEnv };
 
 /** Config keys whose values are credentials: set with --secret, never seen by the schema. */
-const SECRET_KEYS = ["sshPrivateKey", "registryPassword", "serviceEnv"] as const;
+const SECRET_KEYS = ["sshPrivateKey", "registryPassword", "apiToken", "serviceEnv"] as const;
+
+/** The variable api-server reads its bearer token from; the stack sets it (lucid:apiToken). */
+export const API_TOKEN_ENV = "LUCID_API_TOKEN";
+
+/** lucid:apiToken's shape, checked without printing it: header-safe, long enough to be a secret. */
+export function apiTokenProblems(token: unknown): string[] {
+  if (typeof token === "string" && /^[\x21-\x7e]{32,256}$/.test(token)) return [];
+  return [`${NAMESPACE}:apiToken: must be 32 to 256 visible ASCII characters, no spaces`];
+}
 
 /**
  * The shape of lucid:serviceEnv, checked without printing a value: known services, variable
@@ -204,6 +228,8 @@ export function serviceEnvProblems(env: unknown, services: readonly string[]): s
         return [`${key}.${svc}.${name}: not an environment variable name`];
       if (typeof value !== "string" || /[\r\n\0]/.test(value))
         return [`${key}.${svc}.${name}: must be a one-line string`];
+      if (svc === "api-server" && name === API_TOKEN_ENV)
+        return [`${key}.${svc}.${name}: set by the stack; give the token as lucid:apiToken`];
       return [];
     });
   });
@@ -246,6 +272,7 @@ export function parseStackConfig(
 ): StackSettings {
   const problems: string[] = [];
   if ("serviceEnv" in raw) problems.push(...serviceEnvProblems(raw.serviceEnv, services));
+  if ("apiToken" in raw) problems.push(...apiTokenProblems(raw.apiToken));
   const masked: Record<string, unknown> = { ...raw };
   for (const key of SECRET_KEYS.filter((k) => k in raw)) {
     if (!secretKeys.has(key))
@@ -255,7 +282,13 @@ export function parseStackConfig(
   const parsed = stackSchema.safeParse(masked);
   if (!parsed.success) problems.push(...parsed.error.issues.map((i) => describeIssue(i, masked)));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  const { sshPrivateKey: _, registryPassword: __, serviceEnv: ___, ...settings } = parsed.data;
+  const {
+    sshPrivateKey: _,
+    registryPassword: __,
+    apiToken: ___,
+    serviceEnv: ____,
+    ...settings
+  } = parsed.data;
   return {
     ...settings,
     registry: { ...settings.registry, pull: settings.registry.pull ?? settings.registry.push },
@@ -283,7 +316,7 @@ export function loadConfig(services: readonly string[]): StackConfig {
   for (const [k, v] of Object.entries(all)) {
     if (!k.startsWith(prefix)) continue;
     const key = k.slice(prefix.length);
-    raw[key] = parseValue(v);
+    raw[key] = key === "apiToken" ? v : parseValue(v); // a token of digits stays a string
     if (isConfigSecret(k)) secret.add(key);
   }
   const settings = parseStackConfig(raw, secret, services);
@@ -299,5 +332,6 @@ export function loadConfig(services: readonly string[]): StackConfig {
     "serviceEnv" in raw
       ? config.requireSecretObject<ServiceEnv>("serviceEnv")
       : pulumi.secret<ServiceEnv>({});
-  return { ...settings, sshPrivateKey, registryAuth, serviceEnv };
+  const apiToken = "apiToken" in raw ? config.requireSecret("apiToken") : undefined;
+  return { ...settings, sshPrivateKey, registryAuth, serviceEnv, apiToken };
 }

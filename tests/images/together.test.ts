@@ -42,13 +42,18 @@ function request(
   method: string,
   url: string,
   body?: unknown,
+  headers: Record<string, string> = {},
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies the assertions check
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; json: any }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const req = http.request(
       url,
-      { method, timeout: 10_000, headers: data ? { "content-type": "application/json" } : {} },
+      {
+        method,
+        timeout: 10_000,
+        headers: { ...(data ? { "content-type": "application/json" } : {}), ...headers },
+      },
       (res) => {
         let text = "";
         res.on("data", (d) => (text += d));
@@ -71,6 +76,8 @@ function request(
 
 beforeAll(async () => Object.assign(built, await preparedImages()));
 
+const bearer = (set: RunningSet) => ({ authorization: `Bearer ${set.apiToken}` });
+
 /** A command in a container succeeded; else fail with what it printed. */
 const ok = (r: { code: number; out: string }) => {
   if (r.code !== 0) throw new Error(`exited ${r.code}: ${r.out}`);
@@ -79,6 +86,9 @@ const ok = (r: { code: number; out: string }) => {
 const SETS = RELEASES.flatMap((d) => ["linux/amd64", "linux/arm64"].map((p) => [p, d] as const));
 
 describe.each(SETS)("the set on %s (%s)", (platform, debian) => {
+  // The services' own logic (keys, credentials), each release once: on the build machine's own
+  // platform, not again under QEMU.
+  const nativeOnly = platform === "linux/amd64" ? test : () => undefined;
   let set: RunningSet;
   beforeAll(() => {
     set = startSet(`lucid-t-${debian}-${platform.split("/")[1]}`, refsFor(debian, platform));
@@ -93,7 +103,7 @@ describe.each(SETS)("the set on %s (%s)", (platform, debian) => {
 
   test("a request through the gateway reaches the API and comes back signed, and it verifies", async () => {
     const gw = `http://${set.ip("api-gateway")}:8080`;
-    const signed = await request("POST", `${gw}/api/sign`, { message: "lucid" });
+    const signed = await request("POST", `${gw}/api/sign`, { message: "lucid" }, bearer(set));
     expect(signed.status).toBe(200);
     const { message, signature, publicKey } = signed.json;
     expect(message).toBe("lucid");
@@ -116,6 +126,155 @@ describe.each(SETS)("the set on %s (%s)", (platform, debian) => {
     expect(forged.json).toEqual({ valid: false });
   });
 
+  test("signing needs the bearer token: missing, wrong or malformed get 401, none of it logged", async () => {
+    const gw = `http://${set.ip("api-gateway")}:8080`;
+    const sign = (headers: Record<string, string>) =>
+      request("POST", `${gw}/api/sign`, { message: "lucid" }, headers);
+    const token = set.apiToken;
+    const wrong = `${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`; // one character off
+    const refused: Record<string, string>[] = [
+      {},
+      { authorization: `Bearer ${wrong}` },
+      { authorization: `Bearer ${token.slice(0, -1)}` }, // a prefix of it
+      { authorization: `Bearer ${token}x` },
+      { authorization: `Basic ${token}` },
+      { authorization: token },
+      { authorization: `Bearer  ${token}` },
+      { authorization: "Bearer" },
+      { "x-api-token": token },
+    ];
+    for (const headers of refused) {
+      const r = await sign(headers);
+      expect({ headers, status: r.status }).toEqual({ headers, status: 401 });
+      expect(r.headers["www-authenticate"]).toBe("Bearer");
+      expect(JSON.stringify(r.json)).not.toContain(token.slice(0, 12));
+    }
+    expect((await sign({ authorization: `bearer ${token}` })).status).toBe(200); // RFC 7235: any case
+    // open: what holds nothing secret
+    expect((await request("GET", `${gw}/api/health`)).status).toBe(200);
+    expect((await request("GET", `${gw}/api/version`)).status).toBe(200);
+    expect((await request("GET", `${gw}/api/public-key`)).status).toBe(200);
+    const verdict = await request("POST", `${gw}/api/verify`, {
+      message: "m",
+      signature: "AA==",
+      publicKey: "AA==",
+    });
+    expect(verdict.json).toEqual({ valid: false });
+    // no endpoint hands out private keys
+    expect((await request("POST", `${gw}/api/keypairs`, {}, bearer(set))).status).toBe(404);
+    for (const service of ["api-server", "api-gateway"])
+      expect(set.logs(service)).not.toContain(token.slice(0, 12));
+    expect(set.logs("api-server")).not.toContain(wrong.slice(0, 12));
+  });
+
+  nativeOnly(
+    "without a token of 32 characters or more configured, signing fails closed (503)",
+    () => {
+      const check = (token: string | null) =>
+        set.exec("api-server", [
+          "/usr/bin/python3",
+          "-c",
+          `import os, sys
+token = ${token === null ? "None" : JSON.stringify(token)}
+if token is None: os.environ.pop("LUCID_API_TOKEN", None)
+else: os.environ["LUCID_API_TOKEN"] = token
+from fastapi import HTTPException
+from lucid_api import auth
+for header in (None, "Bearer " + os.environ.get("LUCID_API_TOKEN", ""), "Bearer "):
+    try:
+        auth.require_token(header); print("passed")
+    except HTTPException as e:
+        print(e.status_code)`,
+        ]);
+      for (const token of [null, "", "t".repeat(31)]) {
+        const r = check(token);
+        ok(r);
+        expect(r.out.trim().split("\n").slice(-3)).toEqual(["503", "503", "503"]);
+      }
+      const configured = check("t".repeat(32));
+      expect(configured.out.trim().split("\n")).toEqual(["401", "passed", "401"]);
+    },
+  );
+
+  nativeOnly(
+    "the signing key: written whole, mode 600; empty or broken, a clear error and an API that starts (503), not a crash",
+    () => {
+      const r = set.exec("api-server", [
+        "/usr/bin/python3",
+        "-c",
+        `import json, os, pathlib, subprocess, sys, tempfile
+from lucid_api import keys
+d = pathlib.Path(tempfile.mkdtemp()); k = d / "signing.key"
+out = {}
+a = keys.load_or_create(k); b = keys.load_or_create(k)
+out["mode"] = oct(k.stat().st_mode & 0o777)
+out["same"] = keys.public_b64(a.public_key()) == keys.public_b64(b.public_key())
+out["errors"] = []
+for bad in (b"", k.read_bytes()[:40]):
+    k.write_bytes(bad)
+    try:
+        keys.load_or_create(k); out["errors"].append("loaded")
+    except keys.KeyFileError as e:
+        out["errors"].append(str(e))
+out["files"] = sorted(os.listdir(d))
+# the app itself, with that broken key: it starts, and says why at /health
+app = subprocess.run([sys.executable, "-c", "from lucid_api import main; r = main.health(); print(r.status_code, r.body.decode())"],
+    env={**os.environ, "LUCID_API_STATE": str(d)}, capture_output=True, text=True)
+out["app"] = app.stdout.strip(); out["log"] = app.stderr
+print(json.dumps(out))`,
+      ]);
+      ok(r);
+      const out = JSON.parse(r.out.trim().split("\n").at(-1)!) as Record<string, unknown>;
+      expect(out).toMatchObject({ mode: "0o600", same: true, files: ["signing.key"] });
+      const [empty, cut] = out.errors as string[];
+      expect(empty).toMatch(/\/signing\.key is empty .*restore it from a backup, or move it aside/);
+      expect(cut).toMatch(/\/signing\.key is not a readable PEM private key/);
+      expect(out.app).toMatch(
+        /^503 \{"status":"error","error":".*signing\.key is not a readable PEM/,
+      );
+      expect(out.log).toMatch(/signing\.key is not a readable PEM private key/);
+    },
+  );
+
+  nativeOnly(
+    "the onion key: written whole, mode 600, never over one; empty or broken, an error naming the file",
+    () => {
+      const r = set.exec("tunnel-tools", [
+        "/usr/bin/python3",
+        "-c",
+        `import base64, json, os, pathlib, tempfile
+from lucid_tunnel import __main__ as tunnel
+d = pathlib.Path(tempfile.mkdtemp()); k = d / "onion_key"; cfg = {"state": d}
+out = {"errors": []}
+tunnel._write_private(k, base64.b64encode(os.urandom(64)).decode())
+out["mode"] = oct(k.stat().st_mode & 0o777); out["read"] = len(tunnel.onion_key(cfg))
+try:
+    tunnel._write_private(k, "other"); out["overwrote"] = True
+except FileExistsError:
+    out["overwrote"] = False
+for bad in ("", "bm90IGEga2V5"):
+    k.write_text(bad)
+    try:
+        tunnel.onion_key(cfg); out["errors"].append("read")
+    except tunnel.KeyFileError as e:
+        out["errors"].append(str(e))
+out["files"] = sorted(os.listdir(d))
+print(json.dumps(out))`,
+      ]);
+      ok(r);
+      const out = JSON.parse(r.out.trim().split("\n").at(-1)!) as Record<string, unknown>;
+      expect(out).toMatchObject({
+        mode: "0o600",
+        read: 88,
+        overwrote: false,
+        files: ["onion_key"],
+      });
+      const [empty, notKey] = out.errors as string[];
+      expect(empty).toMatch(/\/onion_key is empty: restore it from a backup, or move it aside/);
+      expect(notKey).toMatch(/\/onion_key is not an onion key/);
+    },
+  );
+
   test("the gateway sets security headers and limits request size", async () => {
     const gw = `http://${set.ip("api-gateway")}:8080`;
     const health = await request("GET", `${gw}/health`);
@@ -123,8 +282,30 @@ describe.each(SETS)("the set on %s (%s)", (platform, debian) => {
     expect(health.headers["x-content-type-options"]).toBe("nosniff");
     expect(health.headers["x-frame-options"]).toBe("DENY");
     expect(health.headers.server).toBe("nginx");
-    const big = await request("POST", `${gw}/api/sign`, { message: "x".repeat(100_000) });
-    expect(big.status).toBe(413);
+    // 64 KiB of body passes the gateway (the API then refuses a message that long: 422); one
+    // byte more does not reach it.
+    const body = (bytes: number) => ({ message: "x".repeat(bytes - '{"message":""}'.length) });
+    const at = await request("POST", `${gw}/api/sign`, body(64 * 1024), bearer(set));
+    expect(at.status).toBe(422);
+    const over = await request("POST", `${gw}/api/sign`, body(64 * 1024 + 1), bearer(set));
+    expect(over.status).toBe(413);
+  });
+
+  test("the gateway's rate limit: a burst of 40 at once, then 20 a second; 429 beyond", async () => {
+    const gw = `http://${set.ip("api-gateway")}:8080`;
+    // the tests before this one used some of the burst: 2 s at 20 a second give all 40 back
+    await new Promise((r) => setTimeout(r, 2_500));
+    const started = Date.now();
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, () => request("GET", `${gw}/api/health`)),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    const count = (status: number) => answers.filter((a) => a.status === status).length;
+    expect(count(200) + count(429)).toBe(100);
+    // 1 + the burst at once, and at most 20 more for each second the requests took to arrive
+    expect(count(200)).toBeGreaterThanOrEqual(41);
+    expect(count(200)).toBeLessThanOrEqual(41 + Math.ceil(seconds * 20));
+    expect(count(429)).toBeGreaterThan(0);
   });
 
   test("the API reports the machine it runs on", async () => {

@@ -1,10 +1,21 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { SERVICE_NAMES, SERVICES, VOLUMES } from "../../infra/services";
 import { docker, dockerResult } from "./docker";
 
-/** A throwaway Lucid set on the build side's Engine: an internal network (no way out), volumes. */
+/**
+ * A throwaway Lucid set on the build side's Engine: an internal network (no way out), volumes, the
+ * health checks the images ship (the catalog's: hardening.test.ts), none relaxed for the test.
+ */
 export interface RunningSet {
   prefix: string;
   network: string;
+  /** api-server's bearer token (LUCID_API_TOKEN), made for this set. */
+  apiToken: string;
+  /** Everything a service wrote to its stdout and stderr so far. */
+  logs(service: string): string;
   ip(service: string): string;
   exec(service: string, args: string[]): { code: number; out: string };
   health(service: string): string;
@@ -20,18 +31,6 @@ const HARDENED = [
   "--security-opt",
   "no-new-privileges",
 ];
-// The images' own checks, run sooner than their production interval so a test waits less, and
-// given the time an arm64 Python needs under QEMU on a busy 2-core machine (seen: over 10 s).
-const FAST_HEALTH = [
-  "--health-interval",
-  "3s",
-  "--health-start-period",
-  "120s",
-  "--health-timeout",
-  "30s",
-  "--health-retries",
-  "10", // a slow answer under QEMU on a busy machine is not a failing service
-];
 // QEMU's default arm64 CPU computes pointer authentication with QARMA, in software, at every
 // call and return of code built with branch protection (Debian 13's is): trixie's Python ran 8x
 // slower (api-server's import: 33 s, 5.8 s with this). The implementation-defined algorithm
@@ -46,6 +45,11 @@ const QEMU_FAST_PAUTH = ["--env", "QEMU_CPU=max,pauth-impdef=on"];
 export function startSet(prefix: string, refs: Record<string, string>): RunningSet {
   const network = `${prefix}-net`;
   const name = (s: string) => `${prefix}-${s}`;
+  // As on the Pi: the token in an env file of mode 600, never on a command line.
+  const apiToken = crypto.randomBytes(32).toString("base64url");
+  const envDir = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-env-`));
+  const envFile = path.join(envDir, "api-server.env");
+  fs.writeFileSync(envFile, `LUCID_API_TOKEN=${apiToken}\n`, { mode: 0o600 });
   docker(["network", "create", "--internal", network]);
   const run = (service: string, extra: string[], args: string[] = []) =>
     docker([
@@ -58,7 +62,6 @@ export function startSet(prefix: string, refs: Record<string, string>): RunningS
       "--network-alias",
       service,
       ...HARDENED,
-      ...FAST_HEALTH,
       ...QEMU_FAST_PAUTH,
       ...extra,
       refs[service],
@@ -66,13 +69,19 @@ export function startSet(prefix: string, refs: Record<string, string>): RunningS
     ]);
   // each with the volumes the catalog gives it, in its order (tunnel-tools after tor-proxy)
   for (const s of SERVICES)
-    run(
-      s.name,
-      Object.entries(s.volumes).flatMap(([v, mount]) => ["-v", `${prefix}-${v}:${mount}`]),
-    );
+    run(s.name, [
+      ...Object.entries(s.volumes).flatMap(([v, mount]) => ["-v", `${prefix}-${v}:${mount}`]),
+      ...(s.name === "api-server" ? ["--env-file", envFile] : []),
+    ]);
+  fs.rmSync(envDir, { recursive: true, force: true });
   return {
     prefix,
     network,
+    apiToken,
+    logs: (s) => {
+      const r = dockerResult(["logs", name(s)], 30_000);
+      return r.stdout + r.stderr;
+    },
     ip: (s) =>
       docker([
         "inspect",

@@ -18,6 +18,9 @@ export function recordResources(opts: { preview?: boolean } = {}): Registered[] 
         if (args.type === "docker-build:index:Image") {
           Object.assign(state, { digest, ref: `${(args.inputs.tags as string[])[0]}@${digest}` });
         }
+        if (args.type === "pulumi-nodejs:dynamic/lucid:ApiToken") {
+          state.token = `made-token-${String(args.inputs.rotation)}`;
+        }
         if (args.type === "docker-build:index:Index") {
           Object.assign(state, { ref: `${args.inputs.tag}@${digest}` });
         }

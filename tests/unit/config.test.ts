@@ -169,6 +169,53 @@ describe("parseStackConfig", () => {
     ]);
   });
 
+  test("lucid:apiToken: a secret of 32 to 256 visible characters, never printed, never in the settings", () => {
+    const withToken = (token: unknown, secret = true) =>
+      problemsOf(
+        { ...valid(), apiToken: token },
+        new Set([...SECRET, ...(secret ? ["apiToken"] : [])]),
+      );
+    const shape = "lucid:apiToken: must be 32 to 256 visible ASCII characters, no spaces";
+    expect(withToken("t".repeat(32))).toEqual([]);
+    expect(withToken("t".repeat(256))).toEqual([]);
+    for (const bad of [
+      "s3cr3t-short",
+      "t".repeat(257),
+      `${"t".repeat(31)} x`,
+      `${"é".repeat(40)}`,
+      12,
+    ])
+      expect(withToken(bad)).toEqual([shape]);
+    expect(withToken("s3cr3t".repeat(8), false)).toEqual([
+      "lucid:apiToken: must be a secret (pulumi config set --secret)",
+    ]);
+    expect(withToken("s3cr3t-short").join("\n")).not.toContain("s3cr3t");
+    const cfg = parseStackConfig(
+      { ...valid(), apiToken: "s3cr3t".repeat(8) },
+      new Set([...SECRET, "apiToken"]),
+    );
+    expect(JSON.stringify(cfg)).not.toContain("s3cr3t");
+    expect(cfg.apiTokenRotation).toBe(0);
+    expect(problemsOf({ ...valid(), apiTokenRotation: -1 })).toEqual([
+      "lucid:apiTokenRotation: Too small: expected number to be >=0",
+    ]);
+  });
+
+  test("api-server's LUCID_API_TOKEN comes from lucid:apiToken, not lucid:serviceEnv", () => {
+    const env = { "api-server": { LUCID_API_TOKEN: "s3cr3t".repeat(8) } };
+    let problems: string[] = [];
+    try {
+      parseStackConfig({ ...valid(), serviceEnv: env }, new Set([...SECRET, "serviceEnv"]), [
+        "api-server",
+      ]);
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems).toEqual([
+      "lucid:serviceEnv.api-server.LUCID_API_TOKEN: set by the stack; give the token as lucid:apiToken",
+    ]);
+  });
+
   test("a registry login parses; its password never reaches the settings", () => {
     const raw: Record<string, unknown> = { ...valid(), registryPassword: "hunter2" };
     (raw.registry as Record<string, unknown>).username = "lucid";

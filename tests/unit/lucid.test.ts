@@ -40,9 +40,11 @@ const config = (runtime: StackConfig["bases"]["runtime"] = "local"): StackConfig
     dir: "/home/deploy/lucid",
   },
   rollout: true,
+  apiTokenRotation: 0,
   sshPrivateKey: pulumi.secret("PRIVATE-KEY"),
   serviceEnv: pulumi.secret<ServiceEnv>({}),
 });
+const secret = <T>(value: T) => ({ [specialSigKey]: specialSecretSig, value });
 
 const components = () =>
   seen.filter((r) => r.type === "lucid:images:DistrolessImage").map((r) => r.name);
@@ -110,7 +112,7 @@ describe("defineLucid", () => {
     const inputs = rollouts[0].inputs as unknown as RolloutSpec;
     expect(composeOf(inputs)).toBe(compose);
     expect(Object.keys(inputs.services).sort()).toEqual([...SERVICE_NAMES].sort());
-    expect(inputs.release).toBe(releaseOf(compose));
+    expect(inputs.release).toBe(releaseOf(compose, madeTokenEnv("made-token-0")));
     expect(inputs).toMatchObject({
       project: "lucid",
       remoteDir: "/home/deploy/lucid",
@@ -138,10 +140,52 @@ describe("defineLucid", () => {
   test("the services' environment goes to the rollout as a secret, an entry per service", () => {
     // (Each service's is a secret of its own on the wire; the mocks lift nested secrets to the top.)
     const rollout = seen.find((r) => r.type.includes("PiRollout"))!;
-    expect(rollout.inputs.env).toEqual({
-      [specialSigKey]: specialSecretSig,
-      value: Object.fromEntries(SERVICE_NAMES.map((s) => [s, {}])),
+    expect(rollout.inputs.env).toEqual(secret(madeTokenEnv("made-token-0")));
+  });
+
+  test("the API's token: made by the stack, in api-server's environment only, a secret output", async () => {
+    const made = seen.filter((r) => r.type === "pulumi-nodejs:dynamic/lucid:ApiToken");
+    expect(made.map((r) => [r.name, r.inputs.rotation])).toEqual([["lucid-api-token", 0]]);
+    expect(pulumi.Output.isInstance(out.apiToken)).toBe(true);
+    expect(await pulumi.isSecret(out.apiToken!)).toBe(true);
+    expect(await valueOf(out.apiToken!)).toBe("made-token-0");
+    expect(await valueOf(out.compose)).not.toContain("made-token");
+  });
+});
+
+/** Every service's environment when the stack made the API token and nothing else is set. */
+const madeTokenEnv = (token: string): ServiceEnv =>
+  Object.fromEntries(
+    SERVICE_NAMES.map((s): [string, Record<string, string>] => [
+      s,
+      s === "api-server" ? { LUCID_API_TOKEN: token } : {},
+    ]),
+  );
+
+describe("defineLucid with lucid:apiToken and lucid:serviceEnv", () => {
+  test("the given token is api-server's, beside its other variables; none is made", async () => {
+    seen.length = 0;
+    const out = lucid.defineLucid({
+      ...config(),
+      apiToken: pulumi.secret("GIVEN-TOKEN"),
+      serviceEnv: pulumi.secret<ServiceEnv>({ "api-server": { A: "1" }, "tor-proxy": { B: "2" } }),
     });
+    await valueOf(out.release!);
+    expect(seen.filter((r) => r.type.includes("ApiToken"))).toEqual([]);
+    const rollout = seen.find((r) => r.type.includes("PiRollout"))!;
+    expect((rollout.inputs.env as { value: ServiceEnv }).value).toMatchObject({
+      "api-server": { A: "1", LUCID_API_TOKEN: "GIVEN-TOKEN" },
+      "tor-proxy": { B: "2" },
+      "api-gateway": {},
+    });
+    expect(await valueOf(out.apiToken!)).toBe("GIVEN-TOKEN");
+  });
+
+  test("a new lucid:apiTokenRotation asks for a new token", async () => {
+    seen.length = 0;
+    const out = lucid.defineLucid({ ...config(), apiTokenRotation: 3 });
+    await valueOf(out.release!); // every registration done before the next test counts
+    expect(await valueOf(out.apiToken!)).toBe("made-token-3");
   });
 });
 
@@ -179,7 +223,6 @@ describe("defineLucid with a registry login", () => {
     });
     await valueOf(out.release!);
     // The whole login is secret (the secret password makes its object one).
-    const secret = <T>(value: T) => ({ [specialSigKey]: specialSecretSig, value });
     const login = { address: "reg:5001", username: "u", password: "PASSWORD" };
     const pushes = seen.filter((r) => r.type === "docker-build:index:Image");
     expect(pushes.length).toBeGreaterThan(10);
@@ -199,7 +242,9 @@ describe("defineLucid with rollout off", () => {
     const out = lucid.defineLucid({ ...config(), rollout: false });
     await valueOf(out.services);
     expect(seen.filter((r) => r.type.includes("PiRollout"))).toEqual([]);
+    expect(seen.filter((r) => r.type.includes("ApiToken"))).toEqual([]);
     expect(out).not.toHaveProperty("release");
+    expect(out).not.toHaveProperty("apiToken");
   });
 });
 

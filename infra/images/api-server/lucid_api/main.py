@@ -1,16 +1,38 @@
-"""HTTP API: health, version, and Ed25519 signing with the server's key."""
+"""HTTP API: health, version, and Ed25519 signing with the server's key.
+
+Open: /health, /version, /public-key, /verify (nothing secret in or out). Signing with the
+server's key needs the bearer token (auth.py). There is no endpoint that makes key pairs for
+clients: a private key made here would cross the network (plain HTTP on the LAN, Tor beyond the
+onion service) and pass through the gateway's and the server's memory; a client makes its own
+key and /verify checks any public key.
+"""
 
 import base64
+import logging
 import os
 import platform
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from . import keys
+from . import auth, keys
 
 app = FastAPI(title="Lucid API", docs_url=None, redoc_url=None, openapi_url=None)
-_key = keys.load_or_create()
+# A key file that is there but unusable is not a crash loop: the API starts, says why (once in
+# its log, and at /health, which Docker's health check reads, so a rollout names it), and signs
+# nothing until the file is mended.
+try:
+    _key, _key_error = keys.load_or_create(), None
+except keys.KeyFileError as err:
+    _key, _key_error = None, str(err)
+    logging.getLogger("lucid_api").error("%s", err)
+
+
+def _signing_key():
+    if _key is None:
+        raise HTTPException(status_code=503, detail=_key_error)
+    return _key
 
 
 class SignRequest(BaseModel):
@@ -23,13 +45,10 @@ class Signed(BaseModel):
     publicKey: str
 
 
-class KeyPair(BaseModel):
-    publicKey: str
-    privateKey: str
-
-
 @app.get("/health")
-def health() -> dict:
+def health():
+    if _key_error is not None:
+        return JSONResponse(status_code=503, content={"status": "error", "error": _key_error})
     return {"status": "ok"}
 
 
@@ -44,28 +63,16 @@ def version() -> dict:
 
 @app.get("/public-key")
 def public_key() -> dict:
-    return {"publicKey": keys.public_b64(_key.public_key())}
+    return {"publicKey": keys.public_b64(_signing_key().public_key())}
 
 
-@app.post("/sign", response_model=Signed)
+@app.post("/sign", response_model=Signed, dependencies=[Depends(auth.require_token)])
 def sign(req: SignRequest) -> Signed:
-    signature = base64.b64encode(_key.sign(req.message.encode())).decode()
-    return Signed(message=req.message, signature=signature, publicKey=keys.public_b64(_key.public_key()))
+    key = _signing_key()
+    signature = base64.b64encode(key.sign(req.message.encode())).decode()
+    return Signed(message=req.message, signature=signature, publicKey=keys.public_b64(key.public_key()))
 
 
 @app.post("/verify")
 def verify(req: Signed) -> dict:
     return {"valid": keys.verify(req.publicKey, req.message.encode(), req.signature)}
-
-
-@app.post("/keypairs", response_model=KeyPair)
-def new_keypair() -> KeyPair:
-    """A fresh Ed25519 pair for a client; the server keeps nothing of it."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    private = Ed25519PrivateKey.generate()
-    raw = private.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
-    return KeyPair(publicKey=keys.public_b64(private.public_key()), privateKey=base64.b64encode(raw).decode())

@@ -1,6 +1,7 @@
 """lucid_tunnel status | publish | run | health  (settings from the environment, see config())."""
 
 import argparse
+import base64
 import json
 import os
 import socket
@@ -27,7 +28,11 @@ def connect(cfg: dict) -> Controller:
     """An authenticated controller; cookie auth reads the cookie Tor names (on its volume)."""
     address = socket.gethostbyname(cfg["control_host"])  # stem takes an IP address only
     ctl = Controller.from_port(address=address, port=cfg["control_port"])
-    ctl.authenticate()
+    try:
+        ctl.authenticate()
+    except BaseException:
+        ctl.close()
+        raise
     return ctl
 
 
@@ -46,7 +51,7 @@ def publish(cfg: dict) -> dict:
     """Publishes the target as an onion service; the key is kept, so the address is stable.
     Safe to repeat: a service Tor already runs under this key is reported, not added twice."""
     key_file, host_file = cfg["state"] / "onion_key", cfg["state"] / "hostname"
-    key_type, key = ("ED25519-V3", key_file.read_text().strip()) if key_file.exists() else ("NEW", "ED25519-V3")
+    key_type, key = ("ED25519-V3", onion_key(cfg)) if key_file.exists() else ("NEW", "ED25519-V3")
     report = {"target": cfg["target"], "port": cfg["virtual_port"]}
     with connect(cfg) as ctl:
         try:
@@ -65,10 +70,58 @@ def publish(cfg: dict) -> dict:
     return {"hostname": hostname, "already": False, **report}
 
 
+class KeyFileError(ValueError):
+    """The onion key file is there but holds no usable key."""
+
+
+def onion_key(cfg: dict) -> str:
+    """The kept onion key (Tor's ED25519-V3 form: base64 of 64 bytes); an error naming the file and
+    what to do when it is empty or not a key. Never replaced on its own: that changes the address."""
+    path = cfg["state"] / "onion_key"
+    key = path.read_text().strip()
+    try:
+        ok = len(base64.b64decode(key, validate=True)) == 64
+    except ValueError:
+        ok = False
+    if not ok:
+        raise KeyFileError(
+            f"{path} is {'empty' if not key else 'not an onion key'}: restore it from a backup, or "
+            "move it aside (with the hostname file) for a new key, and with it a new onion address"
+        )
+    return key
+
+
 def _write_private(path: Path, content: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(content + "\n")
+    """Written whole or not at all (temporary file, fsync, linked into place, directory synced);
+    never over a key that is there."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(content + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        os.unlink(tmp)
+
+
+def publish_when_ready(cfg: dict, wait_s: int = 60) -> dict:
+    """`run` starts beside Tor, which may not answer on its control port yet: tried once a second
+    for at most wait_s seconds, so a start-up race is waited out, not a crash to restart."""
+    for attempt in range(wait_s):
+        try:
+            return publish(cfg)
+        except (SocketError, OSError, AuthenticationFailure):  # Tor not up, or its cookie not yet
+            if attempt == wait_s - 1:
+                raise
+            time.sleep(1)
+    raise AssertionError("unreachable")
 
 
 def main(argv: list) -> int:
@@ -79,11 +132,19 @@ def main(argv: list) -> int:
     try:
         if args.command == "health":
             status(cfg)
+            if (cfg["state"] / "onion_key").exists():
+                onion_key(cfg)  # a broken key is not a healthy tunnel
             return 0
         if args.command in ("status", "publish"):
             print(json.dumps(status(cfg) if args.command == "status" else publish(cfg)))
             return 0
-        print(json.dumps(publish(cfg)), flush=True)
+        try:
+            print(json.dumps(publish_when_ready(cfg)), flush=True)
+        except KeyFileError as err:
+            # Not a crash loop: said every minute, unhealthy (see health) until it is mended.
+            while True:
+                print(f"lucid_tunnel: {err}", file=sys.stderr, flush=True)
+                time.sleep(60)
         while True:  # keep reporting; Docker's health check watches the control port
             time.sleep(60)
             print(json.dumps(status(cfg)), flush=True)
