@@ -11,13 +11,8 @@ import {
 } from "./rollout-spec";
 import type { SshTarget } from "./ssh/executor";
 
-// The provider's code is serialized into state and run by another process: it reaches the SSH
-// code through an absolute module path, never through a relative import or a captured closure
-// (nothing the provider's methods call may be an import of this file: only `remote()`).
-const REMOTE_MODULE: string = require.resolve("./pi-remote");
-
 /** Bump when the provider's behaviour changes: state keeps the code of the last update. */
-const PROVIDER_VERSION = "3";
+const PROVIDER_VERSION = "4";
 
 /** A service of the set, each field as it is known (an image may still be building). */
 export type ServiceInput = { readonly [K in keyof ServiceOnPi]: pulumi.Input<ServiceOnPi[K]> };
@@ -62,7 +57,11 @@ interface Outputs extends Inputs {
   drift: DriftItem[];
 }
 
-/** Inputs whose change means a new rollout (the key is a credential: it may rotate). */
+/**
+ * Inputs whose change means a new rollout. The credentials are not among them: a rotated one is
+ * still a change (state must hold the new one, for refresh and destroy, once the old one is
+ * revoked), made by reading the Pi back with it, not by a rollout.
+ */
 const MEANINGFUL: readonly (keyof Inputs)[] = [
   "host",
   "port",
@@ -74,7 +73,26 @@ const MEANINGFUL: readonly (keyof Inputs)[] = [
   "providerVersion",
 ];
 
-const remote = async () => (await import(REMOTE_MODULE)) as typeof import("./pi-remote");
+/**
+ * The SSH code, found when the provider runs. Its code is serialized into state and run by
+ * Pulumi's dynamic-provider host, node_modules/@pulumi/pulumi/cmd/dynamic-provider of the checkout
+ * that runs `pulumi` now: the SSH code is that checkout's dist/components/pi-remote.js. No path
+ * of the checkout that wrote the state is kept (it may be gone, moved, or another machine's), and
+ * nothing the provider's methods call may be an import of this file: only `remote()`.
+ */
+const remote = async () => {
+  const path = await import("path");
+  const fs = await import("fs");
+  const host = require.main?.filename ?? process.argv[1] ?? "";
+  const marker = `${path.sep}node_modules${path.sep}`;
+  const root = host.includes(marker) ? host.slice(0, host.lastIndexOf(marker)) : "";
+  const module = path.join(root, "dist", "components", "pi-remote.js");
+  if (!root || !fs.existsSync(module))
+    throw new Error(
+      `the rollout's code is not where this checkout builds it (${module || host}): run npm run build`,
+    );
+  return (await import(module)) as typeof import("./pi-remote");
+};
 
 /** The provider behind PiRollout; exported so check/diff are tested directly (mocks never run them). */
 export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
@@ -93,7 +111,12 @@ export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: Outputs, news: Inputs) {
     const changed = MEANINGFUL.filter((k) => olds[k] !== news[k]);
     const drifted = (olds.drift ?? []).length > 0;
-    return { changes: changed.length > 0 || drifted, replaces: [], deleteBeforeReplace: false };
+    const rotated = CREDENTIALS.some((k) => olds[k] !== news[k]);
+    return {
+      changes: changed.length > 0 || drifted || rotated,
+      replaces: [],
+      deleteBeforeReplace: false,
+    };
   },
 
   async create(inputs: Inputs) {
@@ -102,6 +125,12 @@ export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async update(_id: string, olds: Outputs, news: Inputs) {
+    if (onlyCredentialsChanged(olds, news)) {
+      // Rotated: the Pi read back with the new credentials proves them before state forgets the
+      // old ones; what it finds is recorded as a refresh would.
+      const drift = await (await remote()).observeDrift(news);
+      return { outs: { ...news, drift } };
+    }
     const recreate = (olds.drift ?? []).filter((d) => d.recreate).map((d) => d.subject);
     await (await remote()).rollOut(news, recreate);
     return { outs: settled(news) };
@@ -119,6 +148,14 @@ export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
     await (await remote()).tearDown(olds);
   },
 };
+
+/** Credentials: a change is written to state (after a read of the Pi with them), never rolled out. */
+const CREDENTIALS = ["privateKey", "registryUser", "registryPassword"] as const;
+
+/** Nothing but credentials changed (and no drift waits to be healed): no rollout is needed. */
+export function onlyCredentialsChanged(olds: Outputs, news: Inputs): boolean {
+  return MEANINGFUL.every((k) => olds[k] === news[k]) && (olds.drift ?? []).length === 0;
+}
 
 /** Outputs right after a rollout: the Pi runs exactly the release. */
 const settled = (inputs: Inputs): Outputs => ({ ...inputs, drift: [] });

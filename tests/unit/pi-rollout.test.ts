@@ -1,5 +1,10 @@
 import { releaseFiles } from "../../components/pi-remote";
-import { envVersionsOf, piRolloutProvider, releaseOf } from "../../components/pi-rollout";
+import {
+  envVersionsOf,
+  onlyCredentialsChanged,
+  piRolloutProvider,
+  releaseOf,
+} from "../../components/pi-rollout";
 import { composeOf, fromState, type RolloutSpec } from "../../components/rollout-spec";
 import { lucidSet } from "../../infra/lucid";
 import { renderCompose } from "../../components/compose";
@@ -46,10 +51,33 @@ describe("PiRollout provider", () => {
     ]);
   });
 
-  test("diff ignores a rotated private key", async () => {
+  test.each(["privateKey", "registryUser", "registryPassword"] as const)(
+    "a rotated %s is a change (state must hold it), not a rollout",
+    async (field) => {
+      const news = { ...inputs, [field]: "ROTATED" };
+      expect((await piRolloutProvider.diff!("id", { ...inputs, drift: [] }, news)).changes).toBe(
+        true,
+      );
+      expect(onlyCredentialsChanged({ ...inputs, drift: [] }, news)).toBe(true);
+    },
+  );
+
+  test("a credential rotated beside a new release, or with drift to heal, is a rollout", () => {
+    const news = { ...inputs, privateKey: "ROTATED", release: "def" };
+    expect(onlyCredentialsChanged({ ...inputs, drift: [] }, news)).toBe(false);
+    const drift = [{ subject: "api-server", kind: "stopped", recreate: false }];
     expect(
-      (await piRolloutProvider.diff!("id", inputs, { ...inputs, privateKey: "KEY-2" })).changes,
+      onlyCredentialsChanged(
+        { ...inputs, drift } as unknown as Parameters<typeof onlyCredentialsChanged>[0],
+        { ...inputs, privateKey: "ROTATED" },
+      ),
     ).toBe(false);
+  });
+
+  test("nothing changed is no change", async () => {
+    expect((await piRolloutProvider.diff!("id", { ...inputs, drift: [] }, inputs)).changes).toBe(
+      false,
+    );
   });
 
   test.each(["release", "hostKey", "host", "remoteDir"] as const)(
