@@ -10,6 +10,7 @@ import { devMachineKeys } from "../../stacks/dev-machine";
 import { changesOf, e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piContainers, piDocker, piNetworks, piVolumes } from "../support/pi";
 import { getManifest } from "../support/registry";
+import { filesHolding, filesUnder } from "../support/secrets";
 import { lucidHome } from "../../stacks/workspace";
 import { SERVICE_NAMES, VOLUMES } from "../../infra/services";
 
@@ -29,6 +30,32 @@ function get(url: string): Promise<{ status: number; body: string }> {
     });
     req.on("timeout", () => req.destroy(new Error(`${url}: no answer within 10 s`)));
     req.on("error", reject);
+  });
+}
+
+/** A bounded JSON POST. */
+function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: "POST",
+        timeout: 10_000,
+        headers: { "content-type": "application/json", ...headers },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`${url}: no answer within 10 s`)));
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
   });
 }
 
@@ -69,6 +96,21 @@ describe("pulumi up of the Lucid set", () => {
     expect(version.machine).toBe("aarch64");
   });
 
+  test("signing on the Pi needs the token the stack made: a secret output, 401 without it", async () => {
+    const outputs = await ctx.stack.outputs();
+    expect(outputs.apiToken.secret).toBe(true);
+    const token = outputs.apiToken.value as string;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const sign = `${outputs.gatewayUrl.value}api/sign`;
+    expect((await post(sign, { message: "m" })).status).toBe(401);
+    expect(
+      (await post(sign, { message: "m" }, { authorization: "Bearer x".repeat(8) })).status,
+    ).toBe(401);
+    const signed = await post(sign, { message: "m" }, { authorization: `Bearer ${token}` });
+    expect(signed.status).toBe(200);
+    expect(JSON.parse(signed.body).message).toBe("m");
+  });
+
   test("the registry holds a manifest list with both platforms for each service", async () => {
     const login = { username: "lucid", password: password() };
     expect((await getManifest(AUTH_REGISTRY, PROJECT, "api-server")).status).toBe(401);
@@ -94,36 +136,61 @@ describe("pulumi up of the Lucid set", () => {
   });
 
   test("a second up with nothing changed: no resource updated, no container restarted", async () => {
-    const before = piContainers(PROJECT);
+    // A restart keeps a container's id: its start time and restart count tell.
+    const lives = () => {
+      const running = piContainers(PROJECT);
+      return Object.fromEntries(
+        SERVICES.map((s) => [
+          s,
+          `${running[s].id} ${piDocker(["inspect", "-f", "{{.State.StartedAt}} {{.RestartCount}}", running[s].id])}`,
+        ]),
+      );
+    };
+    const before = lives();
     const result = await ctx.stack.up({ onOutput: ctx.onOutput });
     expect(changesOf(result.summary)).toEqual({});
-    const after = piContainers(PROJECT);
-    expect(Object.fromEntries(SERVICES.map((s) => [s, after[s].id]))).toEqual(
-      Object.fromEntries(SERVICES.map((s) => [s, before[s].id])),
-    );
+    expect(lives()).toEqual(before);
   });
 
-  test("neither the state, the run's output nor the Pi's release holds the key or password", async () => {
+  test("no secret in any state file (history and backups too), the run's output or any file on the Pi, in any encoding", async () => {
     await ctx.stack.refresh({ onOutput: ctx.onOutput }); // a read of the Pi writes state too
-    const checkpoint = path.join(ctx.dir, "state", ".pulumi", "stacks", "lucid", "e2e.json");
-    const state = fs.readFileSync(checkpoint, "utf8");
-    const secrets = [...devMachineKeys().privateKey.split("\n").slice(1, -2), password(), TOKEN];
-    expect(secrets.length).toBeGreaterThan(3);
-    const release = (await ctx.stack.outputs()).release.value as string;
-    const onPi = fs.readFileSync(
-      `/home/deploy/${PROJECT}/releases/${release}/docker-compose.yml`,
-      "utf8",
+    const apiToken = (await ctx.stack.outputs()).apiToken.value as string;
+    const keyLines = devMachineKeys().privateKey.split("\n").slice(1, -2);
+    expect(keyLines.length).toBeGreaterThan(2);
+    const secrets: Record<string, string> = {
+      ...Object.fromEntries(keyLines.map((l, i) => [`deploy key line ${i + 1}`, l])),
+      "registry password": password(),
+      "lucid:serviceEnv value": TOKEN,
+      "API token": apiToken,
+    };
+    const state = filesUnder(path.join(ctx.dir, "state"));
+    expect(state.filter((f) => f.file.includes("history")).length).toBeGreaterThan(0);
+    expect(state.filter((f) => f.file.includes("backups")).length).toBeGreaterThan(0);
+    const onPi = filesUnder(`/home/deploy/${PROJECT}`);
+    const envFiles = onPi.filter((f) => f.file.endsWith(".env"));
+    expect(envFiles.length).toBeGreaterThanOrEqual(SERVICES.length);
+    const log = [{ file: "the run's output", text: ctx.log.join("") }];
+    expect(
+      filesHolding([...state, ...log, ...onPi.filter((f) => !envFiles.includes(f))], secrets),
+    ).toEqual([]);
+    // The env files: api-server's holds its two values, and nothing else holds anything.
+    const holders = filesHolding(envFiles, secrets).map((h) =>
+      h.replace(/.*\/(releases\/[0-9a-f]+|current)\//, ""),
     );
-    // Booleans, not toContain: a failure must not print the secret it found.
-    for (const text of [state, ctx.log.join(""), onPi])
-      expect(secrets.some((l) => text.includes(l))).toBe(false);
+    expect([...new Set(holders)].sort()).toEqual([
+      "api-server.env: API token",
+      "api-server.env: lucid:serviceEnv value",
+    ]);
   });
 
   test("api-server's secret environment: a 600 file beside the compose file, in its container", async () => {
     const release = (await ctx.stack.outputs()).release.value as string;
     const file = `/home/deploy/${PROJECT}/releases/${release}/api-server.env`;
     expect((fs.statSync(file).mode & 0o777).toString(8)).toBe("600");
-    expect(fs.readFileSync(file, "utf8") === `LUCID_E2E_TOKEN=${TOKEN}\n`).toBe(true);
+    const apiToken = (await ctx.stack.outputs()).apiToken.value as string;
+    const lines = fs.readFileSync(file, "utf8").split("\n").sort();
+    const expected = ["", `LUCID_API_TOKEN=${apiToken}`, `LUCID_E2E_TOKEN=${TOKEN}`];
+    expect(lines.length === 3 && lines.every((l, i) => l === expected[i])).toBe(true);
     const env = piDocker([
       "inspect",
       "-f",
@@ -131,13 +198,32 @@ describe("pulumi up of the Lucid set", () => {
       piContainers(PROJECT)["api-server"].id,
     ]);
     expect((JSON.parse(env) as string[]).includes(`LUCID_E2E_TOKEN=${TOKEN}`)).toBe(true);
-    const others = piDocker([
-      "inspect",
-      "-f",
-      "{{json .Config.Env}}",
-      piContainers(PROJECT)["tor-proxy"].id,
-    ]);
-    expect(others.includes("LUCID_E2E_TOKEN")).toBe(false);
+    const running = piContainers(PROJECT);
+    for (const other of SERVICES.filter((s) => s !== "api-server")) {
+      const envOf = piDocker(["inspect", "-f", "{{json .Config.Env}}", running[other].id]);
+      const leaked = envOf.includes("LUCID_E2E_TOKEN") || envOf.includes("LUCID_API_TOKEN");
+      expect([other, leaked]).toEqual([other, false]);
+    }
+  });
+
+  test("a new lucid:apiTokenRotation: a new token, api-server alone recreated, the old token refused", async () => {
+    const before = piContainers(PROJECT);
+    const old = (await ctx.stack.outputs()).apiToken.value as string;
+    await ctx.stack.setConfig("lucid:apiTokenRotation", { value: "1" });
+    const result = await ctx.stack.up({ onOutput: ctx.onOutput });
+    expect(changesOf(result.summary)).toEqual({ replace: 1, update: 1 });
+    const token = result.outputs.apiToken.value as string;
+    expect(token).not.toBe(old);
+    const after = piContainers(PROJECT);
+    const recreated = SERVICES.filter((s) => after[s].id !== before[s].id);
+    expect(recreated).toEqual(["api-server"]);
+    const sign = `${result.outputs.gatewayUrl.value}api/sign`;
+    expect((await post(sign, { message: "m" }, { authorization: `Bearer ${old}` })).status).toBe(
+      401,
+    );
+    expect((await post(sign, { message: "m" }, { authorization: `Bearer ${token}` })).status).toBe(
+      200,
+    );
   });
 
   test("a wrong registry password: the Pi's login fails clearly, nothing changes, none printed", async () => {
