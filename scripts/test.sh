@@ -37,22 +37,25 @@ if [[ $# -eq 0 || "$*" == *images* || "$*" == *e2e* ]]; then
   timed prepare-images timeout -k 30 "$PREPARE_BOUND" node dist/tests/support/prepare-images.js || rc=$?
   ((rc != 124)) || die "the images the tests need were not built within $PREPARE_BOUND (see above)"
   ((rc == 0)) || die "building the images the tests need failed (see above)"
+  export LUCID_IMAGES_PREPARED=1 # the test files read them from their stacks' outputs
 fi
 status=0
 # One file at a time: the arm64 services run under QEMU on two cores, and side by side they
-# starve each other's health checks. The unit and setup files (a minute: bash, fake commands, no
-# QEMU) run beside them, in a jest of their own, when the whole suite runs.
+# starve each other's health checks. The files that run nothing under QEMU (unit and setup: bash
+# and fake commands; the images' hardening: their files and config read, not run; two minutes in
+# all) go beside them, in a jest of their own, when the whole suite runs.
 rm -f "$LUCID_LOG"/jest*.json # a jest that dies must not be counted from an older run
 reports=("$LUCID_LOG/jest.json")
 if [[ $# -eq 0 ]]; then
   reports+=("$LUCID_LOG/jest-light.json")
   timed jest-light npx jest --runInBand --json --outputFile="$LUCID_LOG/jest-light.json" \
-    --selectProjects unit setup >"$LUCID_LOG/jest-light.log" 2>&1 &
+    --selectProjects unit setup images --testPathIgnorePatterns together \
+    >"$LUCID_LOG/jest-light.log" 2>&1 &
   light_job=$!
   timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" \
-    --selectProjects e2e images || status=$?
+    --selectProjects e2e images --testPathIgnorePatterns hardening || status=$?
   wait "$light_job" || { status=1; tail -n 80 "$LUCID_LOG/jest-light.log" >&2; }
-  log "unit and setup tests (beside the others): $(grep -E '^Tests:' "$LUCID_LOG/jest-light.log" || echo 'no summary')"
+  log "unit, setup and hardening tests (beside the others): $(grep -E '^Tests:' "$LUCID_LOG/jest-light.log" || echo 'no summary')"
 else
   timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" "$@" || status=$?
 fi

@@ -1,4 +1,7 @@
 import type { EngineEvent } from "@pulumi/pulumi/automation";
+import * as fs from "fs";
+import * as path from "path";
+import { lucidHome } from "../../stacks/workspace";
 import { e2eStack } from "./e2e-stack";
 
 export const REGISTRY = "10.250.0.1:5000";
@@ -47,6 +50,33 @@ export const tripletOf = (platform: string) =>
  */
 export async function preparedImages(): Promise<Record<string, Built>> {
   const built: Record<string, Built> = {};
-  for (const d of RELEASES) built[d] = await builtImages(d);
+  for (const d of RELEASES)
+    built[d] =
+      process.env.LUCID_IMAGES_PREPARED === "1" ? preparedOutputs(d) : await builtImages(d);
   return built;
+}
+
+/**
+ * The images scripts/test.sh's prepare step has just built (it says so: LUCID_IMAGES_PREPARED=1),
+ * read from their stack's outputs: no `up`, so test files running side by side never take the
+ * same stack's lock.
+ */
+function preparedOutputs(debian: string): Built {
+  const name = `images-${debian}`;
+  const file = path.join(
+    lucidHome(),
+    "stacks",
+    `test-${name}`,
+    "state",
+    ".pulumi",
+    "stacks",
+    "lucid",
+    `${name}.json`,
+  );
+  const { checkpoint } = JSON.parse(fs.readFileSync(file, "utf8")) as {
+    checkpoint: { latest?: { resources?: { type: string; outputs?: { services?: Built } }[] } };
+  };
+  const root = checkpoint.latest?.resources?.find((r) => r.type === "pulumi:pulumi:Stack");
+  if (!root?.outputs?.services) throw new Error(`${file}: no services output; run scripts/test.sh`);
+  return root.outputs.services;
 }
