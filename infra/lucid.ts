@@ -64,12 +64,14 @@ export function defineLucid(cfg: StackConfig) {
   if (!cfg.rollout) return { services, compose };
   const apiToken =
     cfg.apiToken ?? new ApiToken("lucid-api-token", { rotation: cfg.apiTokenRotation }).token;
+  // Only api-server's environment waits for the token: a preview of a new one names it alone.
   const envOf = (name: string) =>
-    pulumi
-      .all([cfg.serviceEnv, apiToken])
-      .apply(([e, token]) =>
-        name === "api-server" ? { ...e[name], [API_TOKEN_ENV]: token } : (e[name] ?? {}),
-      );
+    name === "api-server"
+      ? pulumi.all([cfg.serviceEnv, apiToken]).apply(([e, token]) => ({
+          ...e[name],
+          [API_TOKEN_ENV]: token,
+        }))
+      : cfg.serviceEnv.apply((e) => e[name] ?? {});
   const rollout = new PiRollout("lucid-on-pi", {
     connection: { ...cfg.pi, privateKey: cfg.sshPrivateKey },
     services: onPiServices,

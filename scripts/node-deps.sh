@@ -11,8 +11,11 @@ want="$(sha256sum package-lock.json | cut -d' ' -f1)"
 # in 4 s where npm ci, even from npm's cache, takes 30 s. Only a tree npm ci finished is kept.
 kept="$LUCID_HOME/node_modules/$want"
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" && -f "$kept/.lucid-lock-hash" ]]; then
-  rm -rf node_modules
-  step node-modules-copy cp -a "$kept" node_modules || rm -rf node_modules
+  rm -rf node_modules node_modules.tmp
+  # whole or not at all: a copy cut short must not pass for the tree (its hash file in it)
+  if ! { step node-modules-copy cp -a "$kept" node_modules.tmp && mv -T node_modules.tmp node_modules; }; then
+    rm -rf node_modules node_modules.tmp
+  fi
 fi
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   log "installing npm dependencies (npm ci)"
@@ -20,8 +23,10 @@ if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
     || die "npm ci failed; last lines:
 $(tail -n 15 "$LUCID_LOG/npm-ci.log")"
   echo "$want" >"$stamp"
-  rm -rf "$LUCID_HOME/node_modules" "$kept.tmp" && mkdir -p "$LUCID_HOME/node_modules"
-  if ! { cp -a node_modules "$kept.tmp" && mv "$kept.tmp" "$kept"; }; then
+  # One tree kept, the last lock's (a copy is 211 MB); written beside, then moved into place.
+  rm -rf "$LUCID_HOME/node_modules" && mkdir -p "$LUCID_HOME/node_modules"
+  if ! { cp -a node_modules "$kept.tmp.$$" && mv -T "$kept.tmp.$$" "$kept"; }; then
+    rm -rf "$kept.tmp.$$"
     log "warning: could not keep a copy of node_modules in $kept (the next clone runs npm ci)"
   fi
 fi

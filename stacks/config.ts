@@ -149,7 +149,7 @@ export const stackSchema = z
       .literal("<secret>")
       .optional()
       .describe(
-        "The API's bearer token (a Pulumi secret, 32-256 visible ASCII characters); " +
+        "The API's bearer token (a Pulumi secret, 32-256 of A-Z a-z 0-9 - . _ ~ + /); " +
           "without it the stack makes one (output apiToken)",
       ),
     apiTokenRotation: z
@@ -205,10 +205,16 @@ const SECRET_KEYS = ["sshPrivateKey", "registryPassword", "apiToken", "serviceEn
 /** The variable api-server reads its bearer token from; the stack sets it (lucid:apiToken). */
 export const API_TOKEN_ENV = "LUCID_API_TOKEN";
 
-/** lucid:apiToken's shape, checked without printing it: header-safe, long enough to be a secret. */
+/**
+ * lucid:apiToken's shape, checked without printing it: a bearer token's characters (RFC 6750:
+ * letters, digits, - . _ ~ + /, then = padding), which also pass through an env file untouched
+ * by either Compose generation (no quote, $, # or \); long enough to be a secret.
+ */
 export function apiTokenProblems(token: unknown): string[] {
-  if (typeof token === "string" && /^[\x21-\x7e]{32,256}$/.test(token)) return [];
-  return [`${NAMESPACE}:apiToken: must be 32 to 256 visible ASCII characters, no spaces`];
+  if (typeof token === "string" && /^[A-Za-z0-9._~+/-]{32,256}=*$/.test(token)) return [];
+  return [
+    `${NAMESPACE}:apiToken: must be 32 to 256 of A-Z a-z 0-9 - . _ ~ + / (then = padding), as a bearer token`,
+  ];
 }
 
 /**

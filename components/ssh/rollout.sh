@@ -37,7 +37,8 @@ pick_compose
 mkdir -p "$dir/releases"
 # What the rollout says goes to the caller and to $dir/rollout.log, the Pi's own record: the
 # deploy user's alone (it names services, images and failures; an older one is made so too).
-touch "$dir/rollout.log" && chmod 600 "$dir/rollout.log"
+{ touch "$dir/rollout.log" && chmod 600 "$dir/rollout.log"; } 2>/dev/null ||
+  echo "lucid: warning: $dir/rollout.log is not the deploy user's to write and make private" >&2
 exec 2> >(tee -a "$dir/rollout.log" >&2)
 record=$!
 echo "lucid: $(date -u +%FT%TZ) rollout of release $release begins" >&2
@@ -85,26 +86,36 @@ done
 umask 022
 prev="$(readlink -e "$dir/current" 2>/dev/null || true)" # empty for a first release
 
-# A service whose process exits this many times (its restart policy starting it again each
-# time) fails the gate at once: it is not starting, it is crashing. Fewer is a start-up race
+# A service whose process exits this many times during the gate (its restart policy starting it
+# again each time) fails it at once: it is not starting, it is crashing. Fewer is a start-up race
 # (tunnel-tools before Tor's control port), which the restart policy is there to ride out.
 MAX_RESTARTS=3
+declare -A restarts_before=() # container id -> its restart count when the gate began
+INSPECT='{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}|{{.State.Status}}|{{.RestartCount}}|{{index .Config.Labels "com.docker.compose.service"}}'
+# read_state ID: the container's health (or state), state, restart count and service, into
+# state, status, restarts and name; returns 2 when Docker cannot say, or says nonsense.
+read_state() {
+  local info
+  info="$(docker inspect -f "$INSPECT" "$1")" || return 2
+  IFS='|' read -r state status restarts name <<<"$info"
+  [[ "$restarts" =~ ^[0-9]+$ && -n "$name" ]] || { echo "lucid: docker inspect $1 said '$info'" >&2; return 2; }
+}
 # unhealthy RELEASE_DIR: prints the service that is not healthy yet (nothing when all are),
 # "!<service> <why>" for one that failed for sure. Returns 2, Docker's error on stderr, when the
 # set cannot be read: an error is never "not yet".
 unhealthy() {
-  local ids id info state status restarts name out="" wanted
+  local ids id state status restarts name out="" wanted more
   ids="$(compose "$1" ps -a -q)" || return 2 # -a: v2 lists only running ones without it
   for id in $ids; do
-    info="$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}} {{.State.Status}} {{.RestartCount}} {{index .Config.Labels "com.docker.compose.service"}}' "$id")" || return 2
-    read -r state status restarts name <<<"$info"
+    read_state "$id" || return 2
     case "$state" in
       healthy) ;;
       unhealthy) echo "!$name is unhealthy" && return 0 ;;
       exited | dead) echo "!$name has $state" && return 0 ;;
       *)
-        if [ "$restarts" -ge "$MAX_RESTARTS" ]; then
-          echo "!$name keeps exiting (restarted $restarts times${status:+, now $status})" && return 0
+        more=$((restarts - ${restarts_before[$id]:-0}))
+        if [ "$more" -ge "$MAX_RESTARTS" ]; then
+          echo "!$name keeps exiting (restarted $more times${status:+, now $status})" && return 0
         fi
         out="$name" ;;
     esac
@@ -162,6 +173,12 @@ for id in $ids; do
 done
 compose "$new" up -d --remove-orphans 2>&1 || rollback "" "compose up failed (above)"
 
+# Restarts before the gate (a container this release left as it was may have some) are not its.
+ids="$(compose "$new" ps -a -q)" || rollback "" "the set's containers could not be listed (above)"
+for id in $ids; do
+  n="$(docker inspect -f '{{.RestartCount}}' "$id")" || rollback "" "container $id could not be read (above)"
+  restarts_before[$id]=$n
+done
 echo "lucid: $(date -u +%FT%TZ) release $release is up; its health gate waits at most $timeout s" >&2
 deadline=$(($(now_ms) + timeout * 1000))
 while :; do

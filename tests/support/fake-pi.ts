@@ -185,8 +185,8 @@ export class FakePi {
   setHealth(
     image: string,
     status: "healthy" | "unhealthy" | "starting" | "exited",
-    /** The container's state and restart count, e.g. a crash loop: restarting, 3 */
-    more?: { state: "running" | "restarting"; restarts: number },
+    /** The container's state and restart count; "+1": a crash loop, one more at each look */
+    more?: { state: "running" | "restarting"; restarts: number | "+1" },
   ): void {
     fs.mkdirSync(path.join(this.state, "health"), { recursive: true });
     const line = more ? `${status} ${more.state} ${more.restarts}` : status;

@@ -135,6 +135,9 @@ describe("parseStackConfig", () => {
     const raw = valid();
     (raw.pi as Record<string, unknown>).hostKey = "s3cr3t-looking-value";
     const problems = problemsOf(raw, new Set()).join("\n");
+    // there are errors to read (a bad host key, a key not set as a secret), and none prints it
+    expect(problems).toMatch(/lucid:pi\.hostKey: must be a public host key/);
+    expect(problems).toMatch(/lucid:sshPrivateKey: must be a secret/);
     expect(problems).not.toContain("s3cr3t-looking-value");
     expect(problems).not.toContain("BEGIN OPENSSH");
   });
@@ -175,17 +178,21 @@ describe("parseStackConfig", () => {
         { ...valid(), apiToken: token },
         new Set([...SECRET, ...(secret ? ["apiToken"] : [])]),
       );
-    const shape = "lucid:apiToken: must be 32 to 256 visible ASCII characters, no spaces";
+    const shape =
+      "lucid:apiToken: must be 32 to 256 of A-Z a-z 0-9 - . _ ~ + / (then = padding), as a bearer token";
     expect(withToken("t".repeat(32))).toEqual([]);
     expect(withToken("t".repeat(256))).toEqual([]);
-    for (const bad of [
+    expect(withToken(`${"Az09-._~+/".repeat(4)}==`)).toEqual([]);
+    const bad: unknown[] = [
       "s3cr3t-short",
       "t".repeat(257),
       `${"t".repeat(31)} x`,
-      `${"é".repeat(40)}`,
+      "é".repeat(40),
       12,
-    ])
-      expect(withToken(bad)).toEqual([shape]);
+    ];
+    // what an env file would change: quotes, $, #, backslash
+    for (const c of ['"', "'", "$", "#", "\\", "="]) bad.push(`${"t".repeat(32)}${c}tail`);
+    for (const b of bad) expect(withToken(b)).toEqual([shape]);
     expect(withToken("s3cr3t".repeat(8), false)).toEqual([
       "lucid:apiToken: must be a secret (pulumi config set --secret)",
     ]);

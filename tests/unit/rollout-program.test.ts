@@ -99,7 +99,7 @@ describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) 
 
   test("a service that keeps exiting: fails at once, however its health check reads", () => {
     expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
-    pi.setHealth(ref("api-server", "2"), "starting", { state: "restarting", restarts: 3 });
+    pi.setHealth(ref("api-server", "2"), "starting", { state: "restarting", restarts: "+1" });
     const r = pi.rollOut(composeAt("1", { "api-server": "2" }), {
       release: "r2",
       healthTimeout: 30,
@@ -112,6 +112,18 @@ describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) 
     expect(r.stderr).toContain("  api-server | fake log line 2");
     expect(r.stderr).toContain("rolled back to release r1");
     expect(pi.current()).toBe("r1");
+  });
+
+  test("restarts a container had before the gate are not counted", () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    // tunnel-tools, unchanged by the release, restarted 5 times in its life, starting again now
+    pi.setHealth(ref("tunnel-tools", "1"), "starting", { state: "running", restarts: 5 });
+    const r = pi.rollOut(composeAt("1", { "api-server": "2" }), {
+      release: "r2",
+      healthTimeout: 1,
+    });
+    expect(r.stderr).toContain("tunnel-tools did not become healthy within 1 s");
+    expect(r.stderr).not.toContain("keeps exiting");
   });
 
   test("a restart or two while starting (a start-up race) is not yet a failure", () => {

@@ -27,9 +27,6 @@ def _configured() -> bytes | None:
 
 
 _EXPECTED = _configured()
-_UNAUTHORIZED = HTTPException(
-    status_code=401, detail="a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
-)
 
 
 def require_token(authorization: str | None = Header(default=None)) -> None:
@@ -40,4 +37,7 @@ def require_token(authorization: str | None = Header(default=None)) -> None:
     # Always one comparison, whatever was sent: a malformed header costs what a wrong one does.
     ok = hmac.compare_digest(hashlib.sha256(given.encode()).digest(), _EXPECTED)
     if not ok or scheme.lower() != "bearer":
-        raise _UNAUTHORIZED
+        # a new exception each time: one raised again and again keeps every traceback it gathered
+        raise HTTPException(
+            status_code=401, detail="a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )

@@ -8,9 +8,10 @@ never replaced by a new key on its own (that would silently change the server's 
 
 import base64
 import os
+import tempfile
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -39,12 +40,15 @@ def load_or_create(path: Path | None = None) -> Ed25519PrivateKey:
 
 
 def _load(path: Path) -> Ed25519PrivateKey:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise KeyFileError(f"{path} cannot be read ({err.strerror}): {RECOVERY}") from None
     if not data.strip():
         raise KeyFileError(f"{path} is empty (cut off while written?): {RECOVERY}")
     try:
         key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
         raise KeyFileError(f"{path} is not a readable PEM private key ({type(err).__name__}): {RECOVERY}") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError(f"{path} does not hold an Ed25519 key: {RECOVERY}")
@@ -52,9 +56,11 @@ def _load(path: Path) -> Ed25519PrivateKey:
 
 
 def _write_new(path: Path, data: bytes) -> bool:
-    """Writes `path` whole or not at all; False when it already exists (nothing written)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    """Writes `path` whole or not at all; False when it already exists (nothing written). The
+    temporary file has a name of its own each time (a service is pid 1 at every start: a pid in
+    the name would collide with the one a power cut left)."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

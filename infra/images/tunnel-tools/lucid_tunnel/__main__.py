@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,26 +48,34 @@ def status(cfg: dict) -> dict:
         }
 
 
-def publish(cfg: dict) -> dict:
+def publish(cfg: dict, ctl: Controller | None = None) -> dict:
     """Publishes the target as an onion service; the key is kept, so the address is stable.
-    Safe to repeat: a service Tor already runs under this key is reported, not added twice."""
+    Safe to repeat: a service Tor already runs under this key is reported, not added twice.
+    With `ctl`, on that controller (left open); else on a connection of its own."""
+    if ctl is None:
+        with connect(cfg) as own:
+            return publish(cfg, own)
     key_file, host_file = cfg["state"] / "onion_key", cfg["state"] / "hostname"
     key_type, key = ("ED25519-V3", onion_key(cfg)) if key_file.exists() else ("NEW", "ED25519-V3")
     report = {"target": cfg["target"], "port": cfg["virtual_port"]}
-    with connect(cfg) as ctl:
-        try:
-            svc = ctl.create_ephemeral_hidden_service(
-                {cfg["virtual_port"]: cfg["target"]}, key_type=key_type, key_content=key,
-                await_publication=False, detached=True,
-            )
-        except ProtocolError as err:
-            if "collision" not in str(err) or not host_file.exists():
-                raise
-            return {"hostname": host_file.read_text().strip(), "already": True, **report}
-    if key_type == "NEW":
-        _write_private(key_file, svc.private_key)
+    try:
+        svc = ctl.create_ephemeral_hidden_service(
+            {cfg["virtual_port"]: cfg["target"]}, key_type=key_type, key_content=key,
+            await_publication=False, detached=True,
+        )
+    except ProtocolError as err:
+        if "collision" not in str(err) or not host_file.exists():
+            raise
+        return {"hostname": host_file.read_text().strip(), "already": True, **report}
     hostname = f"{svc.service_id}.onion"
-    host_file.write_text(hostname + "\n")
+    try:
+        if key_type == "NEW":
+            _write_private(key_file, svc.private_key)
+        host_file.write_text(hostname + "\n")
+    except BaseException:
+        # a service whose key was not kept would be an address nobody can have again: gone
+        ctl.remove_ephemeral_hidden_service(svc.service_id)
+        raise
     return {"hostname": hostname, "already": False, **report}
 
 
@@ -94,8 +103,8 @@ def onion_key(cfg: dict) -> str:
 def _write_private(path: Path, content: str) -> None:
     """Written whole or not at all (temporary file, fsync, linked into place, directory synced);
     never over a key that is there."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(content + "\n")
@@ -116,11 +125,14 @@ def publish_when_ready(cfg: dict, wait_s: int = 60) -> dict:
     for at most wait_s seconds, so a start-up race is waited out, not a crash to restart."""
     for attempt in range(wait_s):
         try:
-            return publish(cfg)
+            ctl = connect(cfg)  # only reaching Tor is retried, never a publication
         except (SocketError, OSError, AuthenticationFailure):  # Tor not up, or its cookie not yet
             if attempt == wait_s - 1:
                 raise
             time.sleep(1)
+            continue
+        with ctl:
+            return publish(cfg, ctl)
     raise AssertionError("unreachable")
 
 
