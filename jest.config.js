@@ -14,6 +14,8 @@ const common = {
 module.exports = {
   // jest's own, and progress while a long file runs (tests/support/progress-reporter.js)
   reporters: ["default", "<rootDir>/tests/support/progress-reporter.js"],
+  // faults.test.ts last (it takes the registry and the Pi's Engine down): tests/support/sequencer.js
+  testSequencer: "<rootDir>/tests/support/sequencer.js",
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"] },
     { ...common, displayName: "setup", testMatch: ["<rootDir>/tests/setup/**/*.test.ts"] },

@@ -27,8 +27,11 @@ if [[ -n "$ids" ]]; then
   # shellcheck disable=SC2086 # one argument per container id
   DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker rm -f $ids >/dev/null
 fi
-step lint npm run -s lint || die "lint failed:
+# Lint first when a part of the suite runs; beside the tests when all of it does (below).
+if [[ $# -gt 0 ]]; then
+  step lint npm run -s lint || die "lint failed:
 $(tail -n 40 "$LUCID_LOG/lint.log")"
+fi
 # The long builds (every image of both releases, both platforms, arm64 under QEMU: 12 min on a
 # cold machine) are a step of their own, bounded and with progress, before the test runner: no
 # test's timeout has to allow for a cold build. The tests then find them built (a no-op up).
@@ -41,21 +44,34 @@ if [[ $# -eq 0 || "$*" == *images* || "$*" == *e2e* ]]; then
 fi
 status=0
 # One file at a time: the arm64 services run under QEMU on two cores, and side by side they
-# starve each other's health checks. The files that run nothing under QEMU (unit and setup: bash
-# and fake commands; the images' hardening: their files and config read, not run; two minutes in
-# all) go beside them, in a jest of their own, when the whole suite runs.
+# starve each other's health checks. What runs nothing under QEMU goes beside them when the whole
+# suite runs, in a jest of its own after lint (three minutes in all): the unit and setup files
+# (bash, fake commands), the images' hardening (their files and config read, not run), the bad
+# configs (refused before anything runs). faults.test.ts, which takes the registry and the Pi's
+# Engine down, comes last of the others (tests/support/sequencer.js): all this is done by then.
+LIGHT='tests/(unit|setup)/|hardening\.test|bad-config\.test'
 rm -f "$LUCID_LOG"/jest*.json # a jest that dies must not be counted from an older run
 reports=("$LUCID_LOG/jest.json")
 if [[ $# -eq 0 ]]; then
   reports+=("$LUCID_LOG/jest-light.json")
-  timed jest-light npx jest --runInBand --json --outputFile="$LUCID_LOG/jest-light.json" \
-    --selectProjects unit setup images --testPathIgnorePatterns together \
-    >"$LUCID_LOG/jest-light.log" 2>&1 &
+  # (a job of this script: lib.sh's exit trap ends it and all under it, however the script ends)
+  (
+    rc=0
+    step lint npm run -s lint || { rc=1; echo "lint failed:"; tail -n 40 "$LUCID_LOG/lint.log"; }
+    timed jest-light npx jest --runInBand --json --outputFile="$LUCID_LOG/jest-light.json" \
+      --selectProjects unit setup images e2e --testPathPatterns "$LIGHT" \
+      >"$LUCID_LOG/jest-light.log" 2>&1 || rc=1
+    exit "$rc"
+  ) >"$LUCID_LOG/light.log" 2>&1 &
   light_job=$!
   timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" \
-    --selectProjects e2e images --testPathIgnorePatterns hardening || status=$?
-  wait "$light_job" || { status=1; tail -n 80 "$LUCID_LOG/jest-light.log" >&2; }
-  log "unit, setup and hardening tests (beside the others): $(grep -E '^Tests:' "$LUCID_LOG/jest-light.log" || echo 'no summary')"
+    --selectProjects e2e images --testPathIgnorePatterns "$LIGHT" || status=$?
+  if ! wait "$light_job"; then
+    status=1
+    cat "$LUCID_LOG/light.log" >&2
+    tail -n 80 "$LUCID_LOG/jest-light.log" >&2
+  fi
+  log "lint, unit, setup, hardening and bad-config tests (beside the others): $(grep -E '^Tests:' "$LUCID_LOG/jest-light.log" || echo 'no summary')"
 else
   timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" "$@" || status=$?
 fi

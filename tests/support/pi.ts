@@ -76,24 +76,33 @@ export async function waitAllHealthy(project: string, seconds: number) {
   return health;
 }
 
-// Tor rewrites its own bookkeeping (state, lock, caches) and a new control cookie whenever it
-// starts: not data.
+// Every directory and file: its path, mode and owner, and a file's bytes. Tor rewrites its own
+// bookkeeping (state, lock, caches) and a new control cookie whenever it starts: of those, the
+// bytes are not data, but the file's being there, its mode and owner are (its passing temporary
+// files not even that).
 const HASH_VOLUMES = [
   "import fnmatch,hashlib,os",
-  "skip=['state','lock','control_auth_cookie','cached-*','sr-state','*.tmp','*.new']",
+  "skip=['state','lock','control_auth_cookie','cached-*','sr-state']",
+  "passing=['*.tmp','*.new']",
+  "def meta(h,p):",
+  " s=os.lstat(p); h.update(('%s %o %d %d\\n' % (p,s.st_mode,s.st_uid,s.st_gid)).encode())",
   "for v in sorted(os.listdir('/v')):",
   " h=hashlib.sha256()",
   " for r,d,f in sorted(os.walk('/v/'+v)):",
-  "  d.sort()",
+  "  d.sort(); meta(h,r)",
   "  for n in sorted(f):",
-  "   if v.endswith('_tor-data') and any(fnmatch.fnmatch(n,s) for s in skip): continue",
-  "   p=os.path.join(r,n); h.update(p.encode()); h.update(open(p,'rb').read())",
+  "   tor=v.endswith('_tor-data'); p=os.path.join(r,n)",
+  "   if tor and any(fnmatch.fnmatch(n,s) for s in passing): continue",
+  "   meta(h,p)",
+  "   if tor and any(fnmatch.fnmatch(n,s) for s in skip): continue",
+  "   h.update(open(p,'rb').read())",
   " print(v, h.hexdigest())",
 ].join("\n");
 
 /**
- * A hash of every file in each of the project's volumes (Tor's keys, the onion service's key and
- * hostname, the API's key, the toolbox's data; not Tor's run bookkeeping), read on the Pi by an
+ * A hash of each of the project's volumes: every directory and file with its mode and owner, and
+ * every file's bytes (Tor's keys, the onion service's key and hostname, the API's key, the
+ * toolbox's data; of Tor's run bookkeeping, not the bytes), read on the Pi by an
  * image of the set (`tools`, which has Python), mounted read-only: volume -> sha256.
  */
 export function volumeHashes(project: string, tools: string): Record<string, string> {
