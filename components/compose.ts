@@ -14,10 +14,11 @@ export interface HealthCheck {
   retries: number;
 }
 
-/** A port published on the Pi: `host` (on every address of the Pi) to `container`. */
+/** A port published on the Pi: `host` (on `address` alone, or every address of the Pi) to `container`. */
 export interface Published {
   host: number;
   container: number;
+  address?: string;
 }
 
 /** One service as the compose file runs it. Knows nothing of Lucid. */
@@ -97,7 +98,13 @@ function service(s: ComposeService) {
       retries: s.health.retries,
       start_period: `${s.health.startPeriod}s`,
     },
-    ...(s.publish.length ? { ports: s.publish.map((p) => `${p.host}:${p.container}`) } : {}),
+    ...(s.publish.length
+      ? {
+          ports: s.publish.map(
+            (p) => `${p.address ? `${p.address}:` : ""}${p.host}:${p.container}`,
+          ),
+        }
+      : {}),
     ...(Object.keys(s.volumes).length
       ? {
           volumes: Object.entries(s.volumes)

@@ -96,7 +96,7 @@ export function defineLucid(cfg: StackConfig) {
   };
 }
 
-type PiPlacement = Pick<StackConfig["pi"], "gatewayPort" | "platform">;
+type PiPlacement = Pick<StackConfig["pi"], "gatewayPort" | "gatewayAddress" | "platform">;
 
 /** The Lucid set for these images (service -> ref by digest) on this Pi. */
 export function lucidSet(refs: Record<string, string>, pi: PiPlacement): ComposeSpec {
@@ -119,7 +119,15 @@ function serviceOnPi<I>(s: ServiceSpec, image: I, pi: PiPlacement) {
     volumes: s.volumes,
     networks: s.networks,
     limits: s.limits,
-    publish: s.published ? [{ host: pi.gatewayPort, container: s.published }] : [],
+    publish: s.published
+      ? [
+          {
+            host: pi.gatewayPort,
+            container: s.published,
+            ...(pi.gatewayAddress ? { address: pi.gatewayAddress } : {}),
+          },
+        ]
+      : [],
     ...(DEPENDS_ON[s.name] ? { dependsOn: DEPENDS_ON[s.name] } : {}),
     envFile: envFileOf(s.name), // lucid:serviceEnv's values; empty when it sets none
   } satisfies Omit<ComposeService, "image" | "name"> & { image: I };

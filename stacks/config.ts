@@ -60,6 +60,14 @@ export const piSchema = z
       .regex(/^[a-z0-9][a-z0-9_-]*$/, "must be a compose project name (lower case)")
       .default("lucid")
       .describe("Compose project on the Pi: prefix of its containers, networks and volumes"),
+    gatewayAddress: z
+      .string()
+      .regex(
+        /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/,
+        "must be an IPv4 address of the Pi, e.g. its LAN address",
+      )
+      .optional()
+      .describe("The Pi's address the gateway is published on; default every address"),
     gatewayPort: z
       .number()
       .int()

@@ -2,6 +2,7 @@
 // on the real CLI, BuildKit, registry, Engine and sshd; in its own stack, project and port. The
 // registry here wants a login (scripts/registry-auth.sh): the build pushes and the Pi pulls with
 // the password from a secret config value.
+import { spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as http from "http";
@@ -69,6 +70,7 @@ beforeAll(async () => {
   const standIn = onPiStandIn(PROJECT, PORT);
   ctx = await e2eStack("e2e", {
     ...standIn,
+    pi: { ...standIn.pi, gatewayAddress: "10.250.0.2" }, // the Pi's link address alone
     registry: { push: AUTH_REGISTRY, repository: PROJECT, username: "lucid" },
   });
   await ctx.stack.setConfig("lucid:registryPassword", { value: password(), secret: true });
@@ -94,6 +96,29 @@ describe("pulumi up of the Lucid set", () => {
     expect((await get(`${outputs.gatewayUrl.value}health`)).status).toBe(200);
     const version = JSON.parse((await get(`${outputs.gatewayUrl.value}api/version`)).body);
     expect(version.machine).toBe("aarch64");
+    // lucid:pi.gatewayAddress: on that address alone; the Pi's others (its loopback) refuse
+    const onPi = (url: string) =>
+      spawnSync(
+        "ip",
+        [
+          "netns",
+          "exec",
+          process.env.LUCID_PI_NETNS ?? "lucid-pi",
+          "curl",
+          "-s",
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{http_code}",
+          "--max-time",
+          "5",
+          url,
+        ],
+        { encoding: "utf8", timeout: 20_000 },
+      );
+    expect(onPi(`http://10.250.0.2:${PORT}/health`).stdout).toBe("200");
+    const loopback = onPi(`http://127.0.0.1:${PORT}/health`);
+    expect({ code: loopback.status, http: loopback.stdout }).toEqual({ code: 7, http: "000" }); // refused
   });
 
   test("signing on the Pi needs the token the stack made: a secret output, 401 without it", async () => {

@@ -86,6 +86,17 @@ describe("renderCompose", () => {
     expect(parse(renderCompose(moved)).services["api-gateway"].ports).toEqual(["9443:8080"]);
   });
 
+  test("lucid:pi.gatewayAddress publishes it on that address of the Pi alone", () => {
+    const onLan = lucidSet(Object.fromEntries(services.map((s) => [s.name, s.image])), {
+      gatewayPort: 8080,
+      gatewayAddress: "192.168.1.50",
+      platform: "linux/arm64",
+    });
+    expect(parse(renderCompose(onLan)).services["api-gateway"].ports).toEqual([
+      "192.168.1.50:8080:8080",
+    ]);
+  });
+
   test("refuses an image that is not pinned by digest", () => {
     const bad = [{ ...services[0], image: "docker.io/pickme/lucid:tor-proxy" }];
     expect(() => renderCompose({ services: bad, internalNetworks: [] })).toThrow(

@@ -58,6 +58,18 @@ describe("parseStackConfig", () => {
     ],
     ["unknown top-level key", (c) => (c.colour = "blue"), ["lucid:colour: unknown key"], null],
     [
+      "a gateway address that is not an IPv4 address",
+      (c) => ((c.pi as Record<string, unknown>).gatewayAddress = "raspberrypi.local"),
+      ["lucid:pi.gatewayAddress: must be an IPv4 address of the Pi, e.g. its LAN address"],
+      null,
+    ],
+    [
+      "a gateway address out of range",
+      (c) => ((c.pi as Record<string, unknown>).gatewayAddress = "192.168.1.256"),
+      ["lucid:pi.gatewayAddress: must be an IPv4 address of the Pi, e.g. its LAN address"],
+      null,
+    ],
+    [
       "unknown nested key",
       (c) => ((c.pi as Record<string, unknown>).passwd = "x"),
       ["lucid:pi.passwd: unknown key"],
