@@ -49,6 +49,17 @@ function lucid(checkout: string, ...args: string[]): Promise<{ code: number | nu
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
 }
 
+/** From this checkout, drift finds the Pi as rolled out and a refresh succeeds. */
+async function expectReadBack(checkout: string) {
+  const drift = await lucid(checkout, "drift", "--stack", STACK);
+  expect({ code: drift.code, out: drift.out.trim().split("\n").at(-1) }).toEqual({
+    code: 0,
+    out: "no drift: the Pi runs what was rolled out",
+  });
+  const refresh = await lucid(checkout, "refresh", "--stack", STACK);
+  expect({ code: refresh.code, tail: refresh.out.slice(-1500) }).toMatchObject({ code: 0 });
+}
+
 beforeAll(async () => {
   ctx = await e2eStack(STACK, onPiStandIn(PROJECT, 18087));
   parent = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-checkouts-"));
@@ -86,13 +97,7 @@ test("up from checkout A, then A moved: drift, refresh and up from B all work", 
   fs.renameSync(a, b); // A is gone
   expect(fs.existsSync(a)).toBe(false);
 
-  const drift = await lucid(b, "drift", "--stack", STACK);
-  expect({ code: drift.code, out: drift.out.trim().split("\n").at(-1) }).toEqual({
-    code: 0,
-    out: "no drift: the Pi runs what was rolled out",
-  });
-  const refresh = await lucid(b, "refresh", "--stack", STACK);
-  expect({ code: refresh.code, tail: refresh.out.slice(-1500) }).toMatchObject({ code: 0 });
+  await expectReadBack(b);
   const again = await lucid(b, "up", "--stack", STACK);
   expect({ code: again.code, tail: again.out.slice(-1500) }).toMatchObject({ code: 0 });
   // nothing of A in state, in any file of the backend
@@ -124,13 +129,7 @@ test("a rotated deploy key: up writes it to state; with the old one revoked, dri
       .filter((l) => l !== keys.first[1])
       .join("\n"),
   );
-  const drift = await lucid(b, "drift", "--stack", STACK);
-  expect({ code: drift.code, out: drift.out.trim().split("\n").at(-1) }).toEqual({
-    code: 0,
-    out: "no drift: the Pi runs what was rolled out",
-  });
-  const refresh = await lucid(b, "refresh", "--stack", STACK);
-  expect({ code: refresh.code, tail: refresh.out.slice(-1500) }).toMatchObject({ code: 0 });
+  await expectReadBack(b);
   const destroy = await lucid(b, "destroy", "--stack", STACK);
   expect({ code: destroy.code, tail: destroy.out.slice(-1500) }).toMatchObject({ code: 0 });
   expect(piContainers(PROJECT)).toEqual({});
