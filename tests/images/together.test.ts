@@ -3,6 +3,7 @@
 // the arm64 set (what the Pi runs) does its work.
 import * as crypto from "crypto";
 import * as http from "http";
+import * as net from "net";
 import * as path from "path";
 import { SERVICES } from "../../infra/services";
 import { preparedImages, RELEASES, repositoryFor, type Built } from "../support/built-images";
@@ -38,6 +39,26 @@ const refsFor = (debian: string, platform: string) =>
   );
 
 /** One bounded HTTP request to a container of ours (its address on our internal network). */
+/**
+ * A connection that sends half a request's headers and then nothing: `closed` settles when the
+ * server drops it. Connecting is bounded (10 s).
+ */
+function slowConnection(host: string, port: number) {
+  return new Promise<{ socket: net.Socket; connected: boolean; closed: Promise<void> }>(
+    (resolve) => {
+      const socket = net.connect({ host, port });
+      const closed = new Promise<void>((done) => socket.on("close", () => done()));
+      socket.on("error", () => undefined); // a reset is how the server drops it
+      const timer = setTimeout(() => resolve({ socket, connected: false, closed }), 10_000);
+      socket.on("connect", () => {
+        clearTimeout(timer);
+        socket.write("GET /health HTTP/1.1\r\nHost: lucid\r\n");
+        resolve({ socket, connected: true, closed });
+      });
+    },
+  );
+}
+
 function request(
   method: string,
   url: string,
@@ -327,6 +348,31 @@ print(json.dumps(out))`,
       expect(count(200)).toBeGreaterThanOrEqual(41);
       expect(count(200)).toBeLessThanOrEqual(41 + Math.ceil(seconds * 20));
       expect(count(429)).toBeGreaterThan(0);
+    },
+  );
+
+  // One client holding hundreds of connections it never finishes (a slowloris; from a Tor exit
+  // they would all be one address too): another request is still answered at once, and the held
+  // ones are dropped after client_header_timeout (5 s).
+  nativeOnly(
+    "a client holding 600 slow connections keeps no one else out; they are dropped",
+    async () => {
+      const ip = set.ip("api-gateway");
+      const held = await Promise.all(Array.from({ length: 600 }, () => slowConnection(ip, 8080)));
+      try {
+        expect(held.filter((h) => h.connected).length).toBe(600);
+        const started = Date.now();
+        const health = await request("GET", `http://${ip}:8080/health`);
+        expect({ status: health.status, prompt: Date.now() - started < 3_000 }).toEqual({
+          status: 200,
+          prompt: true,
+        });
+        const allClosed = Promise.all(held.map((h) => h.closed)).then(() => true);
+        const late = new Promise<boolean>((r) => setTimeout(() => r(false), 15_000));
+        expect(await Promise.race([allClosed, late])).toBe(true);
+      } finally {
+        for (const h of held) h.socket.destroy();
+      }
     },
   );
 
