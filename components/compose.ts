@@ -34,7 +34,14 @@ export interface ComposeService {
   limits: { memory: string; cpus: number; pids: number };
   /** Services that must be started first. */
   dependsOn?: string[];
-  /** An env file beside the compose file (the rollout writes it, mode 600). */
+  /**
+   * Names of its secret variables. The compose file gives each as `NAME=${LUCID_ENV_...}`
+   * (envVarOf), and the rollout hands compose the values as its own environment, read from the
+   * release's `environment` file: compose interpolates them once, and no dotenv parser (each
+   * generation has its own, each rewriting quotes, `#`, `$` and spaces) ever reads a value.
+   */
+  environment?: string[];
+  /** Provider 4's shape, read back from older state: an env file beside the compose file. */
   envFile?: string;
 }
 
@@ -47,8 +54,31 @@ export interface ComposeSpec {
 /** Secret environment, by service then variable name: each service's env file holds its own. */
 export type ServiceEnv = Record<string, Record<string, string>>;
 
-/** The env file of a service, beside the compose file (the rollout writes it). */
-export const envFileOf = (service: string): string => `${service}.env`;
+/** The file of a release holding its secret variables, `LUCID_ENV_...=<value>` a line, mode 600. */
+export const ENVIRONMENT_FILE = "environment";
+
+/** The variable that carries a service's secret `name` from the rollout to compose. */
+export const envVarOf = (service: string, name: string): string =>
+  `LUCID_ENV_${service.replace(/[^A-Za-z0-9]/g, "_")}__${name}`;
+
+/**
+ * The release's `environment` file: a line per service and variable, the value raw (one line:
+ * the config check refuses CR, LF and NUL, and so does this).
+ */
+export function environmentFile(env: ServiceEnv): string {
+  return Object.entries(env)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .flatMap(([svc, vars]) =>
+      Object.entries(vars)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, value]) => {
+          if (/[\r\n\0]/.test(value))
+            throw new Error(`environment of ${svc}: ${name} must be one line (no CR, LF or NUL)`);
+          return `${envVarOf(svc, name)}=${value}\n`;
+        }),
+    )
+    .join("");
+}
 
 const DIGEST_REF = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
 
@@ -65,6 +95,9 @@ export function renderCompose(spec: ComposeSpec): string {
       throw new Error(`service ${s.name}: image must be pinned by digest, got ${s.image}`);
   }
   const services = [...spec.services].sort((a, b) => a.name.localeCompare(b.name));
+  const vars = services.flatMap((s) => (s.environment ?? []).map((n) => envVarOf(s.name, n)));
+  const twice = vars.find((v, i) => vars.indexOf(v) !== i);
+  if (twice) throw new Error(`two services' variables would both travel as ${twice}`);
   const volumes = [...new Set(services.flatMap((s) => Object.keys(s.volumes)))].sort();
   const networks = [...new Set(services.flatMap((s) => s.networks))].sort();
   const doc = {
@@ -114,6 +147,9 @@ function service(s: ComposeService) {
       : {}),
     networks: [...s.networks],
     ...(s.dependsOn?.length ? { depends_on: [...s.dependsOn] } : {}),
+    ...(s.environment?.length
+      ? { environment: [...s.environment].sort().map((n) => `${n}=\${${envVarOf(s.name, n)}}`) }
+      : {}),
     ...(s.envFile ? { env_file: [s.envFile] } : {}),
     logging: { driver: "json-file", options: { "max-size": "5m", "max-file": "2" } },
   };

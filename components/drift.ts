@@ -16,6 +16,8 @@ export interface Expected {
   release: string;
   /** sha256 (hex) of the compose file the release wrote. */
   composeSha: string;
+  /** sha256 (hex) of its environment file; undefined for a release that has none to compare. */
+  environmentSha?: string;
   /** service -> image reference, as the compose file pins it */
   services: Record<string, string>;
 }
@@ -40,6 +42,8 @@ export interface Observation {
   current: string | null;
   /** sha256 of the release's compose file on the Pi; null when absent. */
   composeSha: string | null;
+  /** sha256 of the release's environment file on the Pi; null when absent. */
+  environmentSha: string | null;
   containers: ContainerView[];
   /** image reference -> the image id the Pi has for it; null when it has none. */
   imageIds: Record<string, string | null>;
@@ -127,7 +131,10 @@ const extra = (c: ContainerView, what: string): DriftItem => ({
   found: `${c.state} container (${what}, image ${short(c.ref)})`,
 });
 
-function releaseDrift({ release, composeSha }: Expected, seen: Observation): DriftItem[] {
+function releaseDrift(
+  { release, composeSha, environmentSha }: Expected,
+  seen: Observation,
+): DriftItem[] {
   const items: DriftItem[] = [];
   const want = `releases/${release}`;
   if (seen.current !== want) {
@@ -145,6 +152,14 @@ function releaseDrift({ release, composeSha }: Expected, seen: Observation): Dri
       subject: file,
       expected: `sha256 ${composeSha.slice(0, 16)}…`,
       found: `sha256 ${seen.composeSha.slice(0, 16)}… (edited on the Pi)`,
+    });
+  }
+  // The environment holds secrets: its drift is said without a value or a hash of one.
+  if (environmentSha !== undefined && seen.environmentSha !== environmentSha) {
+    items.push({
+      subject: `${want}/environment`,
+      expected: "the release's secret variables",
+      found: seen.environmentSha === null ? "missing" : "other values (edited on the Pi)",
     });
   }
   return items;

@@ -2,7 +2,7 @@
 // path at run time (its own code is serialized into state), so everything remote lives here.
 import { createHash } from "crypto";
 import { driftOf, expectedServices, type DriftItem } from "./drift";
-import { envFileOf, type ServiceEnv } from "./compose";
+import { ENVIRONMENT_FILE, environmentFile, type ServiceEnv } from "./compose";
 import { shellJoin } from "./ssh/commands";
 import { runRemote, type SshTarget } from "./ssh/executor";
 import { observeCommand, parseObservation } from "./ssh/observe";
@@ -45,18 +45,13 @@ export async function rollOut(t: RolloutSpec, recreate: readonly string[] = []):
 
 /**
  * The release's files as the rollout reads them on stdin, one per line: `<name> <base64>`. The
- * compose file, then an env file for every service it names (secrets never on a command line).
+ * compose file, then the release's secret variables (never on a command line).
  */
 export function releaseFiles(compose: string, env: ServiceEnv): string {
   const line = (name: string, text: string) => `${name} ${Buffer.from(text).toString("base64")}\n`;
-  const envText = (vars: Record<string, string>) =>
-    Object.entries(vars)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join("");
-  return [
-    line("docker-compose.yml", compose),
-    ...Object.keys(expectedServices(compose)).map((s) => line(envFileOf(s), envText(env[s] ?? {}))),
-  ].join("");
+  return [line("docker-compose.yml", compose), line(ENVIRONMENT_FILE, environmentFile(env))].join(
+    "",
+  );
 }
 
 /** The Pi's Engine logs in to the registry; the password goes on stdin, never on a command line. */
@@ -99,6 +94,17 @@ export async function observeDrift(stored: StoredRollout): Promise<DriftItem[]> 
       `cannot read the Pi back (${t.user}@${t.host}:${t.port}): ${(err as Error).message}`,
     );
   }
-  const composeSha = createHash("sha256").update(compose).digest("hex");
-  return driftOf({ project: t.project, release: t.release, composeSha, services }, seen);
+  const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+  // Releases before provider 5 kept env files, and no environment file to compare.
+  const envFiles = Number(stored.providerVersion ?? 0) < 5;
+  return driftOf(
+    {
+      project: t.project,
+      release: t.release,
+      composeSha: sha(compose),
+      environmentSha: envFiles ? undefined : sha(environmentFile(t.env)),
+      services,
+    },
+    seen,
+  );
 }

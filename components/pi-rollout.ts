@@ -12,7 +12,7 @@ import {
 import type { SshTarget } from "./ssh/executor";
 
 /** Bump when the provider's behaviour changes: state keeps the code of the last update. */
-const PROVIDER_VERSION = "4";
+const PROVIDER_VERSION = "5";
 
 /** A service of the set, each field as it is known (an image may still be building). */
 export type ServiceInput = { readonly [K in keyof ServiceOnPi]: pulumi.Input<ServiceOnPi[K]> };
@@ -31,9 +31,10 @@ export interface PiRolloutArgs {
   /** Networks of the set with no route off the Pi. */
   readonly internalNetworks: string[];
   /**
-   * Secret environment by service, written as `<service>.env` (mode 600) beside the compose
-   * file; every service named in the set gets one, empty if it has no entry here. Each service's
-   * stays a secret of its own, so a preview names the service whose environment changes.
+   * Secret environment by service, written to the release's `environment` file (mode 600) and
+   * handed to compose as variables its file names (each service's `environment` lists the names).
+   * Each service's stays a secret of its own, so a preview names the service whose environment
+   * changes.
    */
   readonly env: Record<string, pulumi.Input<Record<string, string>>>;
   /** Where and how the release is placed and gated (defaults: the stack config schema). */

@@ -25,7 +25,7 @@ export interface RolloutSpec extends SshTarget, RolloutSettings {
   services: Record<string, ServiceOnPi>;
   /** Networks of the set with no route off the Pi. */
   internalNetworks: string[];
-  /** Secret environment by service: each service's env file beside the compose file. */
+  /** Secret environment by service: the release's `environment` file, the compose file's variables. */
   env: ServiceEnv;
   /** Names the release: a hash of its compose file and environment (releaseOf). */
   release: string;
@@ -56,7 +56,7 @@ export type StoredRollout = Omit<
   | "registryUser"
   | "registryPassword"
 > &
-  Partial<RolloutSpec> & { compose?: string };
+  Partial<RolloutSpec> & { compose?: string; providerVersion?: string };
 
 /** A stored rollout as the remote side takes it: the spec and its compose file. */
 export function fromState(s: StoredRollout): { spec: RolloutSpec; compose: string } {

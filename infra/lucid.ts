@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
-  envFileOf,
   renderCompose,
   type ComposeService,
   type ComposeSpec,
+  type ServiceEnv,
 } from "../components/compose";
 import { DistrolessImage } from "../components/distroless-image";
 import { byDigest, viaRegistry } from "../components/image-ref";
@@ -50,8 +50,11 @@ export function defineLucid(cfg: StackConfig) {
     );
   // Each service on its own, its image an Output: a preview shows that one field unknown, and
   // every other service and field as it is.
+  // The names of a service's variables are no secret (a preview shows them); their values are.
+  const namesOf = (s: ServiceSpec) =>
+    pulumi.unsecret(cfg.serviceEnv.apply((e) => envNamesOf(e, s.name)));
   const onPiServices = Object.fromEntries(
-    SERVICES.map((s) => [s.name, serviceOnPi(s, onPi(s), cfg.pi)]),
+    SERVICES.map((s) => [s.name, serviceOnPi(s, onPi(s), namesOf(s), cfg.pi)]),
   );
   const compose = pulumi
     .output(onPiServices)
@@ -98,20 +101,42 @@ export function defineLucid(cfg: StackConfig) {
 
 type PiPlacement = Pick<StackConfig["pi"], "gatewayPort" | "gatewayAddress" | "platform">;
 
-/** The Lucid set for these images (service -> ref by digest) on this Pi. */
-export function lucidSet(refs: Record<string, string>, pi: PiPlacement): ComposeSpec {
+/** The Lucid set for these images (service -> ref by digest) on this Pi, with this environment. */
+export function lucidSet(
+  refs: Record<string, string>,
+  pi: PiPlacement,
+  env: ServiceEnv = {},
+): ComposeSpec {
   return {
-    services: SERVICES.map((s) => ({ name: s.name, ...serviceOnPi(s, refs[s.name], pi) })),
+    services: SERVICES.map((s) => ({
+      name: s.name,
+      ...serviceOnPi(s, refs[s.name], envNamesOf(env, s.name), pi),
+    })),
     internalNetworks: INTERNAL_NETWORKS,
   };
 }
 
 /** The Lucid compose file for these images on this Pi. */
-export const lucidCompose = (refs: Record<string, string>, pi: PiPlacement): string =>
-  renderCompose(lucidSet(refs, pi));
+export const lucidCompose = (
+  refs: Record<string, string>,
+  pi: PiPlacement,
+  env: ServiceEnv = {},
+): string => renderCompose(lucidSet(refs, pi, env));
 
-/** A service of the catalog as this Pi runs it; its image a reference, or one still to come. */
-function serviceOnPi<I>(s: ServiceSpec, image: I, pi: PiPlacement) {
+/** The names of a service's secret variables: lucid:serviceEnv's, and api-server's token. */
+export const envNamesOf = (env: ServiceEnv, service: string): string[] =>
+  [
+    ...new Set([
+      ...Object.keys(env[service] ?? {}),
+      ...(service === "api-server" ? [API_TOKEN_ENV] : []),
+    ]),
+  ].sort();
+
+/**
+ * A service of the catalog as this Pi runs it; its image and its variables' names values, or
+ * ones still to come.
+ */
+function serviceOnPi<I, N>(s: ServiceSpec, image: I, environment: N, pi: PiPlacement) {
   return {
     image,
     platform: pi.platform,
@@ -129,8 +154,8 @@ function serviceOnPi<I>(s: ServiceSpec, image: I, pi: PiPlacement) {
         ]
       : [],
     ...(DEPENDS_ON[s.name] ? { dependsOn: DEPENDS_ON[s.name] } : {}),
-    envFile: envFileOf(s.name), // lucid:serviceEnv's values; empty when it sets none
-  } satisfies Omit<ComposeService, "image" | "name"> & { image: I };
+    environment,
+  } satisfies Omit<ComposeService, "image" | "name" | "environment"> & { image: I; environment: N };
 }
 
 /** The runtime bases, the probe and the five services, for every platform of the stack. */

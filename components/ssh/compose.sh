@@ -15,18 +15,40 @@ pick_compose() {
   fi
 }
 
-# compose RELEASE_DIR ARGS...: compose on that release's file, in the project. (v2 warns on every
-# call that the file's `version:` is obsolete; 1.29 needs it: that one warning is dropped.)
+# compose RELEASE_DIR ARGS...: compose on that release's file, in the project, in a subshell
+# given the release's secret variables (release_environment). (v2 warns on every call that the
+# file's `version:` is obsolete; 1.29 needs it: that one warning is dropped.)
 compose() {
   local r="$1"
   shift
   local cmd=("${compose_cmd[@]}" --ansi never -p "${project:?}" -f "$r/docker-compose.yml" "$@")
-  if [ "${compose_cmd[0]}" = docker ]; then
-    # shellcheck disable=SC2016 # the backquotes are the message's own
-    "${cmd[@]}" 2> >(grep -v 'the attribute `version` is obsolete' >&2)
-  else
-    "${cmd[@]}"
-  fi
+  (
+    release_environment "$r" || exit 1
+    if [ "${compose_cmd[0]}" = docker ]; then
+      # shellcheck disable=SC2016 # the backquotes are the message's own
+      "${cmd[@]}" 2> >(grep -v 'the attribute `version` is obsolete' >&2)
+    else
+      "${cmd[@]}"
+    fi
+  )
+}
+
+# release_environment RELEASE_DIR: exports each line of its `environment` file, LUCID_ENV_<x>=<value>,
+# the value byte for byte (read -r, IFS empty: nothing stripped, nothing expanded). The compose
+# file names them as `${LUCID_ENV_<x>}`: compose interpolates each once, and no dotenv parser of
+# either generation reads a value. A line of another shape is refused, by its number alone (it
+# may hold a secret); a release of an older provider has no such file.
+release_environment() {
+  local f="$1/environment" line n=0
+  [ -f "$f" ] || return 0
+  while IFS= read -r line || [ -n "$line" ]; do
+    n=$((n + 1))
+    if [[ ! "$line" =~ ^(LUCID_ENV_[A-Za-z0-9_]+)= ]]; then
+      echo "lucid: $f, line $n: not LUCID_ENV_<name>=<value> (the line is not shown: it may hold a secret)" >&2
+      return 1
+    fi
+    export "${BASH_REMATCH[1]}=${line#*=}"
+  done <"$f"
 }
 
 # project_containers [SERVICE]: ids of the project's containers (of one service), whichever

@@ -14,11 +14,17 @@ export const observeCommand = (p: {
     p.refs,
   );
 
+/** A container as observe.sh's `docker inspect` format gives it: a JSON object a line. */
 interface Inspected {
   Name: string;
   Image: string;
-  Config: { Image: string; Labels: Record<string, string> | null };
-  State: { Status: string; ExitCode: number; Health?: { Status: string } };
+  Ref: string;
+  /** "" when the container has no such label */
+  Project: string;
+  Service: string;
+  Status: string;
+  ExitCode: number;
+  Health: string | null;
 }
 
 /** Reads the observation program's output; throws on anything it cannot read. */
@@ -29,16 +35,19 @@ export function parseObservation(text: string): Observation {
     if (/^@[a-z]+$/.test(line)) sections[(at = line.slice(1))] = [];
     else if (at) sections[at].push(line);
   }
-  for (const s of ["current", "compose", "containers", "images"])
+  for (const s of ["current", "compose", "environment", "containers", "images"])
     if (!sections[s]) throw new Error(`the Pi's answer has no @${s} section`);
   const one = (s: string): string | null => {
     const v = sections[s].join("").trim();
     return v === "-" || v === "" ? null : v;
   };
-  const inspected = JSON.parse(sections.containers.join("\n")) as Inspected[];
+  const inspected = sections.containers
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Inspected);
   return {
     current: one("current"),
     composeSha: one("compose"),
+    environmentSha: one("environment"),
     containers: inspected.map(toView),
     imageIds: Object.fromEntries(
       sections.images
@@ -51,16 +60,13 @@ export function parseObservation(text: string): Observation {
   };
 }
 
-const toView = (c: Inspected): ContainerView => {
-  const labels = c.Config.Labels ?? {};
-  return {
-    name: c.Name.replace(/^\//, ""),
-    project: labels["com.docker.compose.project"],
-    service: labels["com.docker.compose.service"],
-    ref: c.Config.Image,
-    imageId: c.Image,
-    state: c.State.Status,
-    exitCode: c.State.ExitCode,
-    health: c.State.Health?.Status,
-  };
-};
+const toView = (c: Inspected): ContainerView => ({
+  name: c.Name.replace(/^\//, ""),
+  project: c.Project || undefined,
+  service: c.Service || undefined,
+  ref: c.Ref,
+  imageId: c.Image,
+  state: c.Status,
+  exitCode: c.ExitCode,
+  health: c.Health ?? undefined,
+});

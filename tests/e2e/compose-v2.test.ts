@@ -9,7 +9,9 @@ import { driftReport } from "../../components/drift";
 import { SERVICE_NAMES, VOLUMES } from "../../infra/services";
 import { refreshDrift } from "../../stacks/drift-check";
 import { changesOf, e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
+import { AWKWARD_ENV } from "../support/awkward-env";
 import {
+  piContainerEnv,
   piContainers,
   piDocker,
   piIds,
@@ -43,6 +45,10 @@ beforeAll(async () => {
     { copyInfra: true },
   );
   mainPy = path.join(ctx.dir, "infra", "images", "api-server", "lucid_api", "main.py");
+  await ctx.stack.setConfig("lucid:serviceEnv", {
+    value: JSON.stringify({ "server-tools": AWKWARD_ENV }),
+    secret: true,
+  });
 });
 
 afterAll(() => tearDown(ctx));
@@ -75,6 +81,9 @@ test("up from nothing: all five healthy, in containers Compose v2 named", async 
     name("api-gateway"),
   ]);
   expect(version).toMatch(/^2\./);
+  // v2 gave the container every awkward value as it is (its env-file parser would not)
+  const env = piContainerEnv(name("server-tools"));
+  expect(Object.fromEntries(Object.keys(AWKWARD_ENV).map((k) => [k, env[k]]))).toEqual(AWKWARD_ENV);
 });
 
 test("a second up changes nothing and restarts no container", async () => {

@@ -78,6 +78,11 @@ describe("drift on the Pi", () => {
       ["releases/<release>/docker-compose.yml"],
     ],
     [
+      "a secret in the release's environment file edited",
+      () => asDeploy(`sed -i 's/=.*/=edited-by-hand/' ${DIR}/releases/${release}/environment`),
+      ["releases/<release>/environment"],
+    ],
+    [
       "an extra container started in the project",
       () =>
         sleeper([
@@ -109,6 +114,7 @@ describe("drift on the Pi", () => {
     expect(subjects(found ?? [])).toEqual(drifted);
     const report = driftReport(found ?? []);
     for (const d of found ?? []) expect(report).toContain(`${d.subject}  expected ${d.expected}`);
+    expect(report).not.toContain("edited-by-hand"); // an environment's values are never shown
 
     await ctx.stack.up({ onOutput: ctx.onOutput });
     expect(await refreshDrift(ctx.stack, { write: false })).toEqual([]);

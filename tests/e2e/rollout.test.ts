@@ -9,8 +9,9 @@ import * as http from "http";
 import * as path from "path";
 import { devMachineKeys } from "../../stacks/dev-machine";
 import { changesOf, e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
-import { piContainers, piDocker, piNetworks, piVolumes } from "../support/pi";
+import { piContainerEnv, piContainers, piDocker, piNetworks, piVolumes } from "../support/pi";
 import { getManifest } from "../support/registry";
+import { AWKWARD_ENV } from "../support/awkward-env";
 import { filesHolding, filesUnder } from "../support/secrets";
 import { lucidHome } from "../../stacks/workspace";
 import { SERVICE_NAMES, VOLUMES } from "../../infra/services";
@@ -74,7 +75,7 @@ beforeAll(async () => {
     registry: { push: AUTH_REGISTRY, repository: PROJECT, username: "lucid" },
   });
   await ctx.stack.setConfig("lucid:registryPassword", { value: password(), secret: true });
-  const env = { "api-server": { LUCID_E2E_TOKEN: TOKEN } };
+  const env = { "api-server": { LUCID_E2E_TOKEN: TOKEN, ...AWKWARD_ENV } };
   await ctx.stack.setConfig("lucid:serviceEnv", { value: JSON.stringify(env), secret: true });
 });
 
@@ -192,41 +193,48 @@ describe("pulumi up of the Lucid set", () => {
     expect(state.filter((f) => f.file.includes("history")).length).toBeGreaterThan(0);
     expect(state.filter((f) => f.file.includes("backups")).length).toBeGreaterThan(0);
     const onPi = filesUnder(`/home/deploy/${PROJECT}`);
-    const envFiles = onPi.filter((f) => f.file.endsWith(".env"));
-    expect(envFiles.length).toBeGreaterThanOrEqual(SERVICES.length);
+    const envFiles = onPi.filter((f) => f.file.endsWith("/environment"));
+    expect(envFiles.length).toBeGreaterThanOrEqual(1);
     const log = [{ file: "the run's output", text: ctx.log.join("") }];
     expect(
       filesHolding([...state, ...log, ...onPi.filter((f) => !envFiles.includes(f))], secrets),
     ).toEqual([]);
-    // The env files: api-server's holds its two values, and nothing else holds anything.
+    // The releases' environment files hold api-server's two values, and nothing else does.
     const holders = filesHolding(envFiles, secrets).map((h) =>
       h.replace(/.*\/(releases\/[0-9a-f]+|current)\//, ""),
     );
     expect([...new Set(holders)].sort()).toEqual([
-      "api-server.env: API token",
-      "api-server.env: lucid:serviceEnv value",
+      "environment: API token",
+      "environment: lucid:serviceEnv value",
     ]);
   });
 
-  test("api-server's secret environment: a 600 file beside the compose file, in its container", async () => {
+  test("api-server's secret environment: a 600 file beside the compose file, in its container byte for byte", async () => {
     const release = (await ctx.stack.outputs()).release.value as string;
-    const file = `/home/deploy/${PROJECT}/releases/${release}/api-server.env`;
+    const file = `/home/deploy/${PROJECT}/releases/${release}/environment`;
     expect((fs.statSync(file).mode & 0o777).toString(8)).toBe("600");
     const apiToken = (await ctx.stack.outputs()).apiToken.value as string;
-    const lines = fs.readFileSync(file, "utf8").split("\n").sort();
-    const expected = ["", `LUCID_API_TOKEN=${apiToken}`, `LUCID_E2E_TOKEN=${TOKEN}`];
-    expect(lines.length === 3 && lines.every((l, i) => l === expected[i])).toBe(true);
-    const env = piDocker([
-      "inspect",
-      "-f",
-      "{{json .Config.Env}}",
-      piContainers(PROJECT)["api-server"].id,
-    ]);
-    expect((JSON.parse(env) as string[]).includes(`LUCID_E2E_TOKEN=${TOKEN}`)).toBe(true);
+    const lines = fs.readFileSync(file, "utf8").split("\n");
+    const has = (name: string, value: string) =>
+      lines.includes(`LUCID_ENV_api_server__${name}=${value}`);
+    expect([has("LUCID_API_TOKEN", apiToken), has("LUCID_E2E_TOKEN", TOKEN)]).toEqual([true, true]);
+    // compose 1.29 gave the container every awkward value as it is (its env-file parser would not)
     const running = piContainers(PROJECT);
+    const env = piContainerEnv(running["api-server"].id);
+    expect(Object.fromEntries(Object.keys(AWKWARD_ENV).map((k) => [k, env[k]]))).toEqual(
+      AWKWARD_ENV,
+    );
+    expect([env.LUCID_E2E_TOKEN === TOKEN, env.LUCID_API_TOKEN === apiToken]).toEqual([true, true]);
+    // the compose file names the variables, never a value
+    const compose = fs.readFileSync(
+      `/home/deploy/${PROJECT}/releases/${release}/docker-compose.yml`,
+      "utf8",
+    );
+    expect(compose).toContain("- LUCID_E2E_TOKEN=${LUCID_ENV_api_server__LUCID_E2E_TOKEN}");
+    expect([compose.includes(TOKEN), compose.includes(apiToken)]).toEqual([false, false]);
     for (const other of SERVICES.filter((s) => s !== "api-server")) {
-      const envOf = piDocker(["inspect", "-f", "{{json .Config.Env}}", running[other].id]);
-      const leaked = envOf.includes("LUCID_E2E_TOKEN") || envOf.includes("LUCID_API_TOKEN");
+      const names = Object.keys(piContainerEnv(running[other].id));
+      const leaked = names.some((n) => n.startsWith("AWK_") || /^LUCID_(E2E|API)_TOKEN$/.test(n));
       expect([other, leaked]).toEqual([other, false]);
     }
   });

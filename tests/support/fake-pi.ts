@@ -2,6 +2,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import type { ServiceEnv } from "../../components/compose";
 import { releaseFiles } from "../../components/pi-remote";
 import { programText, type RemoteProgram } from "../../components/ssh/programs";
 import { rolloutEnv, type RolloutValues } from "../../components/ssh/rollout";
@@ -142,19 +143,36 @@ export class FakePi {
   }
 
   /**
-   * Rolls a compose file out (an empty env file per service beside it), polling every 50 ms;
-   * `env` overrides the program's environment (LUCID_LOCK_WAIT, ...).
+   * Rolls a compose file out (its `secrets` in the release's environment file: none unless
+   * given), polling every 50 ms; `env` overrides the program's environment (LUCID_LOCK_WAIT, ...).
    */
   rollOut(
     compose: string,
     values: Partial<RolloutValues> & { release: string },
-    opts: { env?: Record<string, string | number>; recreate?: readonly string[] } = {},
+    opts: {
+      env?: Record<string, string | number>;
+      recreate?: readonly string[];
+      secrets?: ServiceEnv;
+    } = {},
   ): Run {
     const env = this.rolloutValues(values, opts.recreate);
     return this.run(
       "rollout",
       { ...env, LUCID_POLL: 0.05, ...opts.env },
-      { stdin: releaseFiles(compose, {}) },
+      { stdin: releaseFiles(compose, opts.secrets ?? {}) },
+    );
+  }
+
+  /** A container's environment as compose gave it (the fake's record: NAME -> value). */
+  containerEnv(id: string): Record<string, string> {
+    const f = path.join(this.state, "env", id);
+    if (!fs.existsSync(f)) return {};
+    return Object.fromEntries(
+      fs
+        .readFileSync(f, "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
     );
   }
 

@@ -12,6 +12,16 @@ export function piDocker(args: string[], timeoutMs = 120_000): string {
   return r.stdout.trim();
 }
 
+/** A container's environment as Docker gave it to the process: NAME -> value. */
+export function piContainerEnv(container: string): Record<string, string> {
+  const lines = JSON.parse(
+    piDocker(["inspect", "-f", "{{json .Config.Env}}", container]),
+  ) as string[];
+  return Object.fromEntries(
+    lines.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+}
+
 /**
  * The project's containers on the Pi: service -> { id, image, health, arch }. A container removed
  * while it is read (a rollout recreating it) is left out.

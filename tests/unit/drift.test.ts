@@ -13,6 +13,7 @@ const want = {
   project: "lucid",
   release: "0123456789abcdef",
   composeSha: `0123456789abcdef${"0".repeat(48)}`,
+  environmentSha: "e".repeat(64),
   services: { "api-server": API, "tor-proxy": TOR },
 };
 
@@ -31,6 +32,7 @@ const container = (service: string, ref: string, more: Partial<ContainerView> = 
 const healthy = (): Observation => ({
   current: "releases/0123456789abcdef",
   composeSha: `0123456789abcdef${"0".repeat(48)}`,
+  environmentSha: "e".repeat(64),
   containers: [container("api-server", API), container("tor-proxy", TOR)],
   imageIds: { [API]: "sha256:api-server", [TOR]: "sha256:tor-proxy" },
 });
@@ -106,6 +108,24 @@ describe("drift: what was rolled out against what the Pi shows", () => {
     ]);
   });
 
+  test("the environment file edited or gone: said without a value or its hash", () => {
+    const edited = driftOf(want, { ...healthy(), environmentSha: "d".repeat(64) });
+    expect(edited).toEqual([
+      {
+        subject: "releases/0123456789abcdef/environment",
+        expected: "the release's secret variables",
+        found: "other values (edited on the Pi)",
+      },
+    ]);
+    expect(JSON.stringify(edited)).not.toMatch(/dddd|eeee/);
+    expect(subjects({ ...healthy(), environmentSha: null })).toEqual([
+      "releases/0123456789abcdef/environment: missing",
+    ]);
+    // a release of provider 4 has env files instead: nothing to compare
+    const older = { ...want, environmentSha: undefined };
+    expect(driftOf(older, { ...healthy(), environmentSha: null })).toEqual([]);
+  });
+
   test("the report names subject, expectation and finding, one per line", () => {
     const o = healthy();
     o.containers.pop();
@@ -123,24 +143,27 @@ describe("drift: what was rolled out against what the Pi shows", () => {
 
 describe("reading the Pi back", () => {
   test("its answer is parsed into the observation", () => {
+    // a JSON object a line, as observe.sh's format makes them
     const inspect = [
       {
         Name: "/lucid_api-server_1",
         Image: "sha256:1",
-        Config: {
-          Image: API,
-          Labels: {
-            "com.docker.compose.project": "lucid",
-            "com.docker.compose.service": "api-server",
-          },
-        },
-        State: { Status: "running", ExitCode: 0, Health: { Status: "healthy" } },
+        Ref: API,
+        Project: "lucid",
+        Service: "api-server",
+        Status: "running",
+        ExitCode: 0,
+        Health: "healthy",
       },
       {
         Name: "/lucid_x",
         Image: "sha256:2",
-        Config: { Image: "x", Labels: null },
-        State: { Status: "exited", ExitCode: 1 },
+        Ref: "x",
+        Project: "",
+        Service: "",
+        Status: "exited",
+        ExitCode: 1,
+        Health: null,
       },
     ];
     const text = [
@@ -148,8 +171,10 @@ describe("reading the Pi back", () => {
       "releases/r",
       "@compose",
       "-",
+      "@environment",
+      "e".repeat(64),
       "@containers",
-      JSON.stringify(inspect, null, 2),
+      ...inspect.map((c) => JSON.stringify(c)),
       "@images",
       `${API} sha256:1`,
       "a -",
@@ -158,6 +183,7 @@ describe("reading the Pi back", () => {
     expect(parseObservation(text)).toEqual({
       current: "releases/r",
       composeSha: null,
+      environmentSha: "e".repeat(64),
       containers: [
         {
           name: "lucid_api-server_1",

@@ -130,11 +130,16 @@ describe("defineLucid", () => {
     const services = await valueOf(out.services);
     expect(Object.keys(doc.services).sort()).toEqual([...SERVICE_NAMES].sort()); // none skipped
     for (const [name, svc] of Object.entries(
-      doc.services as Record<string, { image: string; platform: string; env_file: string[] }>,
+      doc.services as Record<string, { image: string; platform: string; environment?: string[] }>,
     )) {
       expect(svc.image).toBe(services[name].ref);
       expect(svc.platform).toBe("linux/arm64");
-      expect(svc.env_file).toEqual([`${name}.env`]);
+      // the token alone: its value a variable the rollout hands compose, never in the file
+      expect(svc.environment).toEqual(
+        name === "api-server"
+          ? ["LUCID_API_TOKEN=${LUCID_ENV_api_server__LUCID_API_TOKEN}"]
+          : undefined,
+      );
     }
   });
 
@@ -180,6 +185,12 @@ describe("defineLucid with lucid:apiToken and lucid:serviceEnv", () => {
       "api-gateway": {},
     });
     expect(await valueOf(out.apiToken!)).toBe("GIVEN-TOKEN");
+    // the compose file names the variables (no secret: a preview shows the names), not values
+    const compose = await valueOf(out.compose);
+    expect(compose).toContain("- A=${LUCID_ENV_api_server__A}");
+    expect(compose).toContain("- B=${LUCID_ENV_tor_proxy__B}");
+    expect(compose).not.toMatch(/GIVEN-TOKEN|=1\b|=2\b/);
+    expect(await pulumi.isSecret(out.compose)).toBe(false);
   });
 
   test("a new lucid:apiTokenRotation asks for a new token", async () => {

@@ -1,6 +1,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { environmentFile } from "../../components/compose";
 import { driftOf, expectedServices } from "../../components/drift";
 import { parseObservation } from "../../components/ssh/observe";
 import { lucidCompose } from "../../infra/lucid";
@@ -12,15 +13,20 @@ import { FakePi, type Generation } from "../support/fake-pi";
 
 const ref = (svc: string) =>
   `10.250.0.1:5000/lucid@sha256:${Buffer.from(svc).toString("hex").padEnd(64, "0").slice(0, 64)}`;
-const compose = lucidCompose(Object.fromEntries(SERVICES.map((s) => [s.name, ref(s.name)])), {
-  gatewayPort: 8080,
-  platform: "linux/arm64",
-});
+const SECRET = "observe-s3cr3t-value";
+const secrets = { "api-server": { LUCID_API_TOKEN: SECRET } };
+const compose = lucidCompose(
+  Object.fromEntries(SERVICES.map((s) => [s.name, ref(s.name)])),
+  { gatewayPort: 8080, platform: "linux/arm64" },
+  secrets,
+);
 const services = expectedServices(compose);
+const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 const want = {
   project: "lucid",
   release: "r1",
-  composeSha: createHash("sha256").update(compose).digest("hex"),
+  composeSha: sha(compose),
+  environmentSha: sha(environmentFile(secrets)),
   services,
 };
 
@@ -30,7 +36,7 @@ afterEach(() => pi.remove());
 describe.each<Generation>(["v2", "v1"])("reading the Pi back, Compose %s", (generation) => {
   beforeEach(() => {
     pi = new FakePi(generation);
-    expect(pi.rollOut(compose, { release: "r1" }).code).toBe(0);
+    expect(pi.rollOut(compose, { release: "r1" }, { secrets }).code).toBe(0);
   });
   const observe = () =>
     pi.run(
@@ -46,6 +52,30 @@ describe.each<Generation>(["v2", "v1"])("reading the Pi back, Compose %s", (gene
     expect(driftOf(want, parseObservation(r.stdout))).toEqual([]);
     const calls = pi.calls().slice(before);
     expect(calls.every((c) => /^docker (ps -aq|inspect|image inspect) /.test(c))).toBe(true);
+  });
+
+  test("the read never carries a container's environment off the Pi", () => {
+    const api = pi.containers().find((c) => c.service === "api-server")!;
+    expect(pi.containerEnv(api.id)).toEqual(secrets["api-server"]); // the container has it
+    const r = observe();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(api.name);
+    expect(r.stdout).not.toContain(SECRET);
+  });
+
+  test("the environment file edited on the Pi is drift, said without its values", () => {
+    const file = path.join(pi.dir, "releases", "r1", "environment");
+    fs.writeFileSync(file, "LUCID_ENV_api_server__LUCID_API_TOKEN=changed-by-hand\n");
+    const drift = driftOf(want, parseObservation(observe().stdout));
+    expect(drift).toEqual([
+      {
+        subject: "releases/r1/environment",
+        expected: "the release's secret variables",
+        found: "other values (edited on the Pi)",
+      },
+    ]);
+    fs.rmSync(file);
+    expect(driftOf(want, parseObservation(observe().stdout))[0].found).toBe("missing");
   });
 
   test("a service's container gone, a squatter under its name: both reported", () => {

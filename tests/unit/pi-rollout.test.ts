@@ -120,11 +120,10 @@ describe("PiRollout provider", () => {
     );
   });
 
-  test("the release's files: the compose file, then an env file for every service", () => {
+  test("the release's files: the compose file, then every service's secret variables, raw", () => {
     const compose = "services:\n  api:\n    image: a\n  tor:\n    image: b\n";
-    const lines = releaseFiles(compose, { api: { TOKEN: "s3cr3t" } })
-      .trimEnd()
-      .split("\n");
+    const env = { api: { TOKEN: "s3cr3t", Q: "'a' #b ${c}" }, "tor-x": { T: " t " }, tor: {} };
+    const lines = releaseFiles(compose, env).trimEnd().split("\n");
     const files = Object.fromEntries(
       lines.map((l) => {
         const [name, data] = l.split(" ");
@@ -133,10 +132,14 @@ describe("PiRollout provider", () => {
     );
     expect(files).toEqual({
       "docker-compose.yml": compose,
-      "api.env": "TOKEN=s3cr3t\n",
-      "tor.env": "",
+      environment:
+        "LUCID_ENV_api__Q='a' #b ${c}\nLUCID_ENV_api__TOKEN=s3cr3t\nLUCID_ENV_tor_x__T= t \n",
     });
     expect(lines.join("\n")).not.toContain("s3cr3t"); // on the wire, base64 on stdin only
+    // a value of more than one line is refused, naming the variable, never showing the value
+    expect(() => releaseFiles(compose, { api: { TOKEN: "two\nlines" } })).toThrow(
+      "environment of api: TOKEN must be one line (no CR, LF or NUL)",
+    );
   });
 });
 

@@ -4,6 +4,7 @@ import * as path from "path";
 import { remoteCommand } from "../../components/ssh/programs";
 import { lucidCompose } from "../../infra/lucid";
 import { SERVICES } from "../../infra/services";
+import { AWKWARD_ENV } from "../support/awkward-env";
 import { FakePi, type Generation } from "../support/fake-pi";
 
 // rollout.sh and teardown.sh as the Pi runs them, on a fake Docker (no Engine): every verdict of
@@ -35,7 +36,7 @@ describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) 
     expect(r.stdout).toContain("release r1 is healthy");
     expect(pi.current()).toBe("r1");
     const files = fs.readdirSync(path.join(pi.dir, "releases", "r1")).sort();
-    expect(files).toEqual(["docker-compose.yml", ...NAMES.map((s) => `${s}.env`)].sort());
+    expect(files).toEqual(["docker-compose.yml", "environment"]);
     for (const f of files)
       expect(fs.statSync(path.join(pi.dir, "releases", "r1", f)).mode & 0o777).toBe(0o600);
     expect(
@@ -472,3 +473,63 @@ function envFor(p: FakePi, release: string) {
     LUCID_POLL: 0.05,
   };
 }
+
+describe.each<Generation>(["v2", "v1"])("secret environment with Compose %s", (generation) => {
+  beforeEach(() => (pi = new FakePi(generation)));
+  const withEnv = (version: string, env: Record<string, Record<string, string>>) =>
+    lucidCompose(
+      Object.fromEntries(SERVICES.map((s) => [s.name, ref(s.name, version)])),
+      { gatewayPort: 8080, platform: "linux/arm64" },
+      env,
+    );
+  const envOf = (service: string) =>
+    pi.containerEnv(pi.containers().find((c) => c.service === service)!.id);
+
+  test("awkward values reach compose byte for byte, through no file parser", () => {
+    const env = { "api-server": { ...AWKWARD_ENV, LUCID_API_TOKEN: "t".repeat(43) } };
+    const r = pi.rollOut(withEnv("1", env), { release: "r1" }, { secrets: env });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain("is not set"); // every variable the file names was given
+    expect(envOf("api-server")).toEqual(env["api-server"]);
+    expect(envOf("tor-proxy")).toEqual({});
+    expect(r.stdout + r.stderr + pi.log()).not.toContain("ünïcødé"); // no value is ever shown
+  });
+
+  test("a changed value recreates that service alone; a rollback brings the old value back", () => {
+    const one = { "api-server": { LUCID_API_TOKEN: "a".repeat(43) } };
+    const two = { "api-server": { LUCID_API_TOKEN: "b".repeat(43) } };
+    expect(pi.rollOut(withEnv("1", one), { release: "r1" }, { secrets: one }).code).toBe(0);
+    const before = Object.fromEntries(pi.containers().map((c) => [c.service, c.id]));
+    expect(pi.rollOut(withEnv("1", two), { release: "r2" }, { secrets: two }).code).toBe(0);
+    const after = Object.fromEntries(pi.containers().map((c) => [c.service, c.id]));
+    expect(NAMES.filter((s) => before[s] !== after[s])).toEqual(["api-server"]);
+    expect(envOf("api-server")).toEqual(two["api-server"]);
+    // r3 never turns healthy: the rollback runs r2 again, with r2's own value
+    const bad = { "api-server": { LUCID_API_TOKEN: "c".repeat(43) } };
+    pi.setHealth(ref("api-server", "3"), "unhealthy");
+    const r = pi.rollOut(
+      withEnv("1", bad).replace(ref("api-server", "1"), ref("api-server", "3")),
+      {
+        release: "r3",
+      },
+      { secrets: bad },
+    );
+    expect(r.code).not.toBe(0);
+    expect(pi.current()).toBe("r2");
+    expect(envOf("api-server")).toEqual(two["api-server"]);
+  });
+
+  test("a hand-edited environment file of another shape is refused by line number, never shown", () => {
+    const env = { "api-server": { LUCID_API_TOKEN: "a".repeat(43) } };
+    expect(pi.rollOut(withEnv("1", env), { release: "r1" }, { secrets: env }).code).toBe(0);
+    const file = path.join(pi.dir, "releases", "r1", "environment");
+    fs.appendFileSync(file, "LD_PRELOAD=/tmp/evil.so secret-ish\n");
+    const r = pi.run("teardown", { LUCID_DIR: pi.dir, LUCID_PROJECT: "lucid", LUCID_LOCK_WAIT: 5 });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /\/environment, line 2: not LUCID_ENV_<name>=<value> \(the line is not shown/,
+    );
+    expect(r.stderr).not.toContain("secret-ish");
+    expect(pi.containers()).toHaveLength(NAMES.length); // nothing taken down on a refused file
+  });
+});
