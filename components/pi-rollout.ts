@@ -97,7 +97,7 @@ const remote = async () => {
 
 /** The provider behind PiRollout; exported so check/diff are tested directly (mocks never run them). */
 export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds: Inputs, news: Inputs) {
+  async check(olds: Partial<Inputs>, news: Inputs) {
     const failures: pulumi.dynamic.CheckFailure[] = (
       ["host", "user", "hostKey", "privateKey", "remoteDir", "release"] as const
     )
@@ -105,6 +105,7 @@ export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
       .map((property) => ({ property, reason: `${property} is required` }));
     if (!news.services || Object.keys(news.services).length === 0)
       failures.push({ property: "services", reason: "services is required" });
+    failures.push(...placeChanges(olds, news));
     return { inputs: news, failures };
   },
 
@@ -149,6 +150,39 @@ export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
     await (await remote()).tearDown(olds);
   },
 };
+
+/**
+ * A set already on a Pi is not moved by an update: under another project its containers and
+ * volumes would be left running beside a new set without them, and in another releases directory
+ * a failed first release there would take the whole project down. Refused, with what to do. A new
+ * address of the same Pi (its host key unchanged) is no move; nor is a new host key at the same
+ * address (the Pi re-imaged).
+ */
+export function placeChanges(olds: Partial<Inputs>, news: Inputs): pulumi.dynamic.CheckFailure[] {
+  if (!olds.host || !olds.hostKey) return []; // nothing placed yet
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const undo = "or set it back";
+  const moveBy =
+    "`pulumi destroy` this stack first (it takes the set down, keeping every volume), then `up`";
+  if (olds.host !== news.host && olds.hostKey !== news.hostKey)
+    return [
+      {
+        property: "host",
+        reason: `lucid:pi.host and lucid:pi.hostKey both change (${olds.host} -> ${news.host}): that is another Pi, and the set on ${olds.host} would keep running, forgotten. To move it: ${moveBy}; ${undo}`,
+      },
+    ];
+  if (olds.project !== undefined && olds.project !== news.project)
+    failures.push({
+      property: "project",
+      reason: `lucid:pi.project changes (${olds.project} -> ${news.project}) on the same Pi: project ${olds.project}'s containers would keep running and its volumes (Tor's and the onion keys, the API key, the toolbox's data) would not follow. To move it: ${moveBy} (the new project starts with new volumes); ${undo}`,
+    });
+  if (olds.remoteDir !== undefined && olds.remoteDir !== news.remoteDir)
+    failures.push({
+      property: "remoteDir",
+      reason: `lucid:pi.dir changes (${olds.remoteDir} -> ${news.remoteDir}) on the same Pi: its releases and \`current\` stay in the old directory, and a failed first release in the new one would take project ${news.project} down. Keep it: set lucid:pi.dir to ${olds.remoteDir}. To move it: ${moveBy}`,
+    });
+  return failures;
+}
 
 /** Credentials: a change is written to state (after a read of the Pi with them), never rolled out. */
 const CREDENTIALS = ["privateKey", "registryUser", "registryPassword"] as const;

@@ -79,7 +79,7 @@ export const piSchema = z
       .string()
       .regex(/^\/[A-Za-z0-9._/-]+$/, "must be an absolute path")
       .optional()
-      .describe("Releases directory on the Pi; default /home/<user>/lucid"),
+      .describe("Releases directory on the Pi; default /home/<user>/<project>: a stack's own"),
     healthTimeout: z
       .number()
       .int()
@@ -306,7 +306,10 @@ export function parseStackConfig(
   return {
     ...settings,
     registry: { ...settings.registry, pull: settings.registry.pull ?? settings.registry.push },
-    pi: { ...settings.pi, dir: settings.pi.dir ?? `/home/${settings.pi.user}/lucid` },
+    pi: {
+      ...settings.pi,
+      dir: settings.pi.dir ?? `/home/${settings.pi.user}/${settings.pi.project}`,
+    },
   };
 }
 

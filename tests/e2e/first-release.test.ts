@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
-import { piContainers, piVolumes, waitAllHealthy } from "../support/pi";
+import { piContainers, piIds, piVolumes, waitAllHealthy } from "../support/pi";
 import { SERVICE_NAMES } from "../../infra/services";
 
 jest.setTimeout(30 * 60_000);
@@ -41,4 +41,31 @@ test("fixed, the next up rolls it out", async () => {
   expect(await waitAllHealthy(PROJECT, 120)).toEqual(
     Object.fromEntries(SERVICES.map((s) => [s, "healthy"])),
   );
+});
+
+// Another project or releases directory for a set already on the Pi is refused by the rollout's
+// check, naming the key and what to do, before the Pi is touched.
+test.each([
+  [
+    "lucid:pi.project",
+    `${PROJECT}-moved`,
+    /lucid:pi\.project changes \(lucid-first -> lucid-first-moved\) on the same Pi/,
+  ],
+  [
+    "lucid:pi.dir",
+    `/home/deploy/${PROJECT}-moved`,
+    /lucid:pi\.dir changes \(\/home\/deploy\/lucid-first -> \/home\/deploy\/lucid-first-moved\) on the same Pi.*Keep it: set lucid:pi\.dir to \/home\/deploy\/lucid-first\./,
+  ],
+])("%s changed: refused, saying what to do; the Pi keeps its set", async (key, value, said) => {
+  const before = piIds(PROJECT);
+  const old = (await ctx.stack.getConfig(key, true)).value;
+  await ctx.stack.setConfig(key, { value }, true);
+  try {
+    await expect(ctx.stack.up({ onOutput: ctx.onOutput })).rejects.toThrow(said);
+  } finally {
+    await ctx.stack.setConfig(key, { value: old }, true);
+  }
+  expect(piIds(PROJECT)).toEqual(before);
+  expect(piContainers(`${PROJECT}-moved`)).toEqual({});
+  expect(fs.existsSync(`/home/deploy/${PROJECT}-moved`)).toBe(false);
 });

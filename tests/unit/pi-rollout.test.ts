@@ -51,6 +51,40 @@ describe("PiRollout provider", () => {
     ]);
   });
 
+  describe("a change of place of a set already on a Pi", () => {
+    const check = (news: Partial<typeof inputs>) =>
+      piRolloutProvider.check!(inputs, { ...inputs, ...news }).then((r) => r.failures ?? []);
+
+    test("another project or directory on the same Pi is refused, saying what to do", async () => {
+      const project = await check({ project: "lucid2" });
+      expect(project.map((f) => f.property)).toEqual(["project"]);
+      expect(project[0].reason).toMatch(
+        /^lucid:pi\.project changes \(lucid -> lucid2\) on the same Pi: .*volumes .* would not follow\. To move it: `pulumi destroy` this stack first .*; or set it back$/,
+      );
+      const dir = await check({ remoteDir: "/home/deploy/lucid2" });
+      expect(dir.map((f) => f.property)).toEqual(["remoteDir"]);
+      expect(dir[0].reason).toContain("Keep it: set lucid:pi.dir to /home/deploy/lucid.");
+      // the default directory follows the project: both are named
+      const both = await check({ project: "lucid2", remoteDir: "/home/deploy/lucid2" });
+      expect(both.map((f) => f.property)).toEqual(["project", "remoteDir"]);
+    });
+
+    test("another Pi (address and host key both new) is refused; either alone is the same Pi", async () => {
+      const other = await check({ host: "10.250.0.9", hostKey: "ssh-ed25519 BBBB" });
+      expect(other.map((f) => f.property)).toEqual(["host"]);
+      expect(other[0].reason).toContain(
+        "that is another Pi, and the set on 10.250.0.2 would keep running",
+      );
+      expect(await check({ host: "10.250.0.9" })).toEqual([]); // a new address (DHCP)
+      expect(await check({ hostKey: "ssh-ed25519 BBBB" })).toEqual([]); // re-imaged
+    });
+
+    test("nothing placed yet (a first up, or after destroy): any place", async () => {
+      const r = await piRolloutProvider.check!({}, { ...inputs, project: "x", remoteDir: "/x" });
+      expect(r.failures).toEqual([]);
+    });
+  });
+
   test.each(["privateKey", "registryUser", "registryPassword"] as const)(
     "a rotated %s is a change (state must hold it), not a rollout",
     async (field) => {
