@@ -58,11 +58,9 @@ export async function plainRollout(refs: Record<string, string>, project: string
   const compose = lucidCompose(refs, { gatewayPort: port, platform: "linux/arm64" });
   const dir = `/home/deploy/${project}`;
   const pi = standIn();
-  // The same compose file names an env file per service; the plain workflow has none to give.
-  const envFiles = SERVICES.map((s) => `${dir}/${s.name}.env`).join(" ");
-  await runOnPi(pi, `mkdir -p ${dir} && cat > ${dir}/docker-compose.yml && touch ${envFiles}`, {
-    stdin: compose,
-  });
+  // The same compose file names api-server's token variable; the plain workflow has none to give
+  // (compose warns, and api-server runs without signing, as the original design's did).
+  await runOnPi(pi, `mkdir -p ${dir} && cat > ${dir}/docker-compose.yml`, { stdin: compose });
   const dc = `docker-compose --ansi never -p ${project} -f ${dir}/docker-compose.yml`;
   await runOnPi(pi, `${dc} pull --quiet && ${dc} up -d`, { timeoutMs: 20 * 60_000 });
 }

@@ -38,32 +38,6 @@ const sh = (cmd: string, args: string[]) =>
 const script = (name: string) => sh("bash", [path.join(PROJECT_DIR, "scripts", name)]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** `lucid up` of this stack as its own process (the CLI of README's day to day). */
-function cliUp(): Promise<{ code: number | null; out: string }> {
-  const child = spawn(
-    "node",
-    [path.join(PROJECT_DIR, "dist", "bin", "lucid.js"), "up", "--stack", "faults"],
-    {
-      env: ctx.cliEnv,
-    },
-  );
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
-}
-
-/**
- * An `up` meant to fail, as its own `lucid up` process; rejects with its output. In this process
- * a failed update can leave the SDK's last calls rejected once the engine has stopped
- * ("Resource monitor is terminating", pulumi/pulumi#10744), and jest fails the whole file on them.
- */
-async function upMeantToFail(): Promise<void> {
-  const r = await cliUp();
-  ctx.onOutput(r.out);
-  if (r.code !== 0) throw new Error(r.out);
-}
-
 /** Waits (bounded) until `check` holds. */
 async function until(what: string, seconds: number, check: () => boolean) {
   for (let i = 0; i < seconds * 4; i++) {
@@ -105,7 +79,7 @@ describe("faults", () => {
     sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
     const otherKey = fs.readFileSync(`${other}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
     await ctx.stack.setConfig("lucid:pi.hostKey", { value: otherKey }, true);
-    await expect(upMeantToFail()).rejects.toThrow(
+    await expect(ctx.upMeantToFail()).rejects.toThrow(
       /host key does not match the pinned pi\.hostKey; refusing to connect/,
     );
     expect(piIds(PROJECT)).toEqual(before);
@@ -121,7 +95,7 @@ describe("faults", () => {
     const wrongKey = fs.readFileSync(wrong, "utf8");
     await ctx.stack.setConfig("lucid:sshPrivateKey", { value: wrongKey, secret: true });
     changeGateway();
-    const failed = upMeantToFail();
+    const failed = ctx.upMeantToFail();
     await expect(failed).rejects.toThrow(/All configured authentication methods failed/);
     const said = String(await failed.catch((e: Error) => e.message)) + ctx.log.join("");
     expect(said.includes(wrongKey.split("\n")[1])).toBe(false);
@@ -145,7 +119,7 @@ describe("faults", () => {
         return r.status !== 0;
       });
       changeGateway();
-      await expect(upMeantToFail()).rejects.toThrow(
+      await expect(ctx.upMeantToFail()).rejects.toThrow(
         /10\.250\.0\.1:5000[\s\S]*(connection refused|connect:)/,
       );
       expect(piIds(PROJECT)).toEqual(before);
@@ -161,7 +135,7 @@ describe("faults", () => {
   test("the SSH connection dropped mid-rollout: never half a release; the next up completes", async () => {
     const good = await release();
     changeGateway();
-    const up = upMeantToFail();
+    const up = ctx.upMeantToFail();
     await until("the rollout holds the Pi's lock", 300, () => fs.existsSync(`${LOCK}.holder`));
     await sleep(1500);
     spawnSync("pkill", ["-KILL", "-u", "deploy", "sshd"]);
@@ -212,7 +186,7 @@ describe("faults", () => {
 
   test("two ups at once on the same stack: one runs, the other fails clearly", async () => {
     changeGateway();
-    const first = cliUp();
+    const first = ctx.cliUp();
     const locks = path.join(ctx.dir, "state", ".pulumi", "locks");
     await until("the first up holds the stack", 120, () => {
       try {
@@ -221,7 +195,7 @@ describe("faults", () => {
         return false;
       }
     });
-    const second = await cliUp();
+    const second = await ctx.cliUp();
     expect(second.code).toBe(1);
     expect(second.out).toMatch(/locked/);
     const done = await first;
@@ -282,7 +256,7 @@ describe("faults", () => {
         .toString("hex")
         .match(/.{1,64}/g)!;
       fs.appendFileSync(nginxConf, `\n${bulk.map((l) => `# ${l}`).join("\n")}\n`);
-      await expect(upMeantToFail()).rejects.toThrow(
+      await expect(ctx.upMeantToFail()).rejects.toThrow(
         /no space left on device[\s\S]*pulling the images of release [0-9a-f]{16} failed \(above\); the running release was not touched/,
       );
       expect(piIds(PROJECT)).toEqual(before);
@@ -300,7 +274,7 @@ describe("faults", () => {
     const conf = fs.readFileSync(nginxConf, "utf8");
     fs.writeFileSync(nginxConf, conf.replace("listen 8080;", "listen 8081;")); // the probe asks 8080
     await ctx.stack.setConfig("lucid:pi.healthTimeout", { value: "10" }, true);
-    const failed = upMeantToFail();
+    const failed = ctx.upMeantToFail();
     await expect(failed).rejects.toThrow(
       /rollout of release [0-9a-f]{16} failed: api-gateway did not become healthy within 10 s; rolled back to release/,
     );

@@ -61,7 +61,7 @@ test.each([
   const old = (await ctx.stack.getConfig(key, true)).value;
   await ctx.stack.setConfig(key, { value }, true);
   try {
-    await expect(ctx.stack.up({ onOutput: ctx.onOutput })).rejects.toThrow(said);
+    await expect(ctx.upMeantToFail()).rejects.toThrow(said);
   } finally {
     await ctx.stack.setConfig(key, { value: old }, true);
   }

@@ -1,4 +1,5 @@
 import * as auto from "@pulumi/pulumi/automation";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -47,6 +48,16 @@ export async function e2eStack(
   const onOutput = (s: string) => log.push(s);
   /** Outputs a test keeps between its steps. */
   const outputsCache: Record<string, unknown> = {};
+  const cliEnv = { ...process.env, ...env, LUCID_WORK_DIR: dir };
+  /** `lucid up` of this stack as its own process (the CLI of README's day to day). */
+  const cliUp = (): Promise<{ code: number | null; out: string }> => {
+    const cli = path.join(PROJECT_DIR, "dist", "bin", "lucid.js");
+    const child = spawn("node", [cli, "up", "--stack", name], { env: cliEnv });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
+  };
   return {
     stack,
     dir,
@@ -54,7 +65,19 @@ export async function e2eStack(
     onOutput,
     outputsCache,
     /** The environment for `node dist/bin/lucid.js <command> --stack <name>` on this stack. */
-    cliEnv: { ...process.env, ...env, LUCID_WORK_DIR: dir },
+    cliEnv,
+    cliUp,
+    /**
+     * An `up` meant to fail, as its own `lucid up` process; rejects with its output. In the test
+     * process a failed update can leave the SDK's last calls rejected once the engine has stopped
+     * ("Resource monitor is terminating", pulumi/pulumi#10744), and jest fails the whole file on
+     * them.
+     */
+    upMeantToFail: async (): Promise<void> => {
+      const r = await cliUp();
+      onOutput(r.out);
+      if (r.code !== 0) throw new Error(r.out);
+    },
     cleanup: () => {
       // openStack chdir'd here; later test files in this process must not sit in a deleted dir
       process.chdir(PROJECT_DIR);
