@@ -4,7 +4,7 @@ import { createHash } from "crypto";
 import { driftOf, expectedServices, type DriftItem } from "./drift";
 import { ENVIRONMENT_FILE, environmentFile, type ServiceEnv } from "./compose";
 import { shellJoin } from "./ssh/commands";
-import { runRemote, type SshTarget } from "./ssh/executor";
+import { LinkLostError, runRemote, type SshTarget } from "./ssh/executor";
 import { observeCommand, parseObservation } from "./ssh/observe";
 import { lockWait, rolloutCommand, teardownCommand } from "./ssh/rollout";
 import { composeOf, fromState, type RolloutSpec, type StoredRollout } from "./rollout-spec";
@@ -36,11 +36,18 @@ export async function runOnPi(
 /** Rolls the release out (its files on stdin); bounded past the health gate. */
 export async function rollOut(t: RolloutSpec, recreate: readonly string[] = []): Promise<void> {
   if (t.registry && t.registryUser) await logIn(t);
-  await runOnPi(t, rolloutCommand(t, recreate), {
-    stdin: releaseFiles(composeOf(t), t.env),
-    // the lock's wait, then pull and up (10 min at most), then the health gate
-    timeoutMs: (lockWait(t) + 600 + t.healthTimeout) * 1000,
-  });
+  try {
+    await runOnPi(t, rolloutCommand(t, recreate), {
+      stdin: releaseFiles(composeOf(t), t.env),
+      // the lock's wait, then pull and up (10 min at most), then the health gate
+      timeoutMs: (lockWait(t) + 600 + t.healthTimeout) * 1000,
+    });
+  } catch (err) {
+    if (!(err instanceof LinkLostError)) throw err;
+    throw new LinkLostError(
+      `${err.message}. The rollout of release ${t.release} may have finished there, rolled back, or be running still; it never makes half a release current. \`npm run drift\` reads what the Pi runs now; the next up waits for the Pi's lock and rolls out what differs.`,
+    );
+  }
 }
 
 /**

@@ -47,10 +47,10 @@ status=0
 # starve each other's health checks. When the whole suite runs, a second jest goes beside them,
 # after lint (five minutes in all): what runs nothing under QEMU (the unit and setup files: bash,
 # fake commands; the images' hardening: their files and config read, not run; the bad configs,
-# refused before anything runs) and one rollout file of its own user and project (compose-v2,
-# the Pi's Compose v2 flavour). faults.test.ts, which takes the registry and the Pi's Engine down,
+# refused before anything runs), one rollout file of its own user and project (compose-v2,
+# the Pi's Compose v2 flavour) and half-open (one SSH connection of its own cut). faults.test.ts, which takes the registry and the Pi's Engine down,
 # comes last of the others (tests/support/sequencer.js): all this is done by then.
-LIGHT='tests/(unit|setup)/|hardening\.test|bad-config\.test|compose-v2\.test'
+LIGHT='tests/(unit|setup)/|hardening\.test|bad-config\.test|compose-v2\.test|half-open\.test'
 rm -f "$LUCID_LOG"/jest*.json # a jest that dies must not be counted from an older run
 reports=("$LUCID_LOG/jest.json")
 if [[ $# -eq 0 ]]; then
@@ -72,7 +72,7 @@ if [[ $# -eq 0 ]]; then
     cat "$LUCID_LOG/light.log" >&2
     tail -n 80 "$LUCID_LOG/jest-light.log" >&2
   fi
-  log "lint, unit, setup, hardening, bad-config and compose-v2 tests (beside the others): $(grep -E '^Tests:' "$LUCID_LOG/jest-light.log" || echo 'no summary')"
+  log "lint, unit, setup, hardening, bad-config, compose-v2 and half-open tests (beside the others): $(grep -E '^Tests:' "$LUCID_LOG/jest-light.log" || echo 'no summary')"
 else
   timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" "$@" || status=$?
 fi

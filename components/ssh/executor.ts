@@ -16,13 +16,27 @@ export interface RemoteResult {
   stderr: string;
 }
 
+/**
+ * A link that goes silent (packets dropped, no FIN: a Wi-Fi drop, a Pi that lost power) is
+ * noticed after this many keepalives of this interval go unanswered, not after the command's own
+ * bound (up to 15 minutes for a rollout).
+ */
+export const KEEPALIVE = { intervalMs: 5_000, countMax: 3 };
+
+/** The link to the Pi was lost while a command ran: what the command did there is not known. */
+export class LinkLostError extends Error {
+  override name = "LinkLostError";
+}
+
 /** The base64 blob of a `<type> <base64>` public key. */
 const keyBlob = (hostKey: string): Buffer =>
   Buffer.from(hostKey.trim().split(/\s+/)[1] ?? "", "base64");
 
 /**
  * Runs one command line on the target over SSH. The host key must equal the pinned one byte for
- * byte, else the connection is refused before authentication. Bounded by `timeoutMs`.
+ * byte, else the connection is refused before authentication. Bounded by `timeoutMs`, and by the
+ * keepalives on a link gone silent. A link lost once the command ran (silent, or closed before
+ * its exit status came) is a LinkLostError.
  */
 export async function runRemote(
   target: SshTarget,
@@ -38,6 +52,8 @@ export async function runRemote(
     username: target.user,
     privateKey: target.privateKey,
     readyTimeout: 20_000,
+    keepaliveInterval: KEEPALIVE.intervalMs,
+    keepaliveCountMax: KEEPALIVE.countMax,
     hostVerifier: (key: Buffer) => {
       hostKeyRejected = !key.equals(pinned);
       return !hostKeyRejected;
@@ -46,6 +62,11 @@ export async function runRemote(
   const where = `${target.user}@${target.host}:${target.port}`;
   return new Promise<RemoteResult>((resolve, reject) => {
     const client = new Client();
+    let running = false; // the command was started on the target
+    const lost = (why: string) =>
+      new LinkLostError(
+        `ssh ${where}: the link was lost while the command ran (${why}); what it did there is not known here`,
+      );
     const timer = setTimeout(() => {
       client.end();
       reject(new Error(`ssh ${where}: no result within ${opts.timeoutMs ?? 600_000} ms`));
@@ -58,21 +79,34 @@ export async function runRemote(
           ? new Error(
               `ssh ${where}: host key does not match the pinned pi.hostKey; refusing to connect`,
             )
-          : new Error(`ssh ${where}: ${err.message}`),
+          : running
+            ? lost(err.message)
+            : new Error(`ssh ${where}: ${err.message}`),
       );
     };
     client.on("error", fail);
     client.on("ready", () => {
       client.exec(command, (err, stream) => {
         if (err) return fail(err);
+        running = true;
         let stdout = "";
         let stderr = "";
         stream.on("data", (d: Buffer) => (stdout += d.toString()));
         stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        stream.on("close", (code: number | null) => {
+        // The exit status (or the signal that ended the command) comes before the channel closes;
+        // a channel that closes without one went down with the connection (sshd killed, say).
+        let exit: { code: number; signal?: string } | undefined;
+        stream.on("exit", (code: number | null, signal?: string) => {
+          exit = { code: code ?? 255, signal };
+        });
+        stream.on("close", () => {
           clearTimeout(timer);
           client.end();
-          resolve({ code: code ?? 255, stdout, stderr });
+          if (!exit) return reject(lost("it closed before the command's exit status came"));
+          const killed = exit.signal
+            ? `\nlucid: the command was ended by signal ${exit.signal}`
+            : "";
+          resolve({ code: exit.code, stdout, stderr: stderr + killed });
         });
         if (opts.stdin !== undefined) stream.end(opts.stdin);
         else stream.end();
