@@ -71,6 +71,7 @@ function healthStatus(host: string): Promise<number | string> {
   });
 }
 
+/** One request on a connection of its own; the body as JSON when it parses. */
 function request(
   method: string,
   url: string,
@@ -85,6 +86,7 @@ function request(
       {
         method,
         timeout: 10_000,
+        agent: false, // a connection of its own: none reused after the gateway let it go
         headers: { ...(data ? { "content-type": "application/json" } : {}), ...headers },
       },
       (res) => {
