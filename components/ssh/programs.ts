@@ -27,6 +27,8 @@ export const programText = (name: RemoteProgram): string =>
 /**
  * The command line that runs a program on the Pi: its values as environment (`env`, whatever the
  * login shell), its text as bash's one `-c` argument (no word splitting of it), `args` as "$@".
+ * `--norc`: bash reads ~/.bashrc when its stdin is a socket (sshd's, for a command), and a
+ * user's .bashrc is not the program's (it may print, or fail, on every call).
  * Never give it a secret: a command line is visible to every user of the Pi.
  */
 export function remoteCommand(
@@ -35,5 +37,14 @@ export function remoteCommand(
   args: readonly string[] = [],
 ): string {
   const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  return shellJoin(["env", ...vars, "bash", "-c", programText(name), `lucid-${name}`, ...args]);
+  return shellJoin([
+    "env",
+    ...vars,
+    "bash",
+    "--norc",
+    "-c",
+    programText(name),
+    `lucid-${name}`,
+    ...args,
+  ]);
 }

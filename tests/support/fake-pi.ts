@@ -69,7 +69,7 @@ export class FakePi {
   ) {
     return {
       bash: path.join(this.bin, "bash"),
-      argv: ["-c", programText(program), `lucid-${program}`, ...args],
+      argv: ["--norc", "-c", programText(program), `lucid-${program}`, ...args],
       env: {
         PATH: this.bin, // the fake docker, and no other docker or compose of this machine
         FAKE_DOCKER_STATE: this.state,
