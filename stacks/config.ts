@@ -171,7 +171,7 @@ export const stackSchema = z
       .optional()
       .describe(
         "Environment for the services (a Pulumi secret): {<service>: {<NAME>: <value>}}, " +
-          "written on the Pi as the release's <service>.env files, mode 600",
+          "written on the Pi in the release's `environment` file, mode 600",
       ),
   })
   .strict()

@@ -16,19 +16,26 @@ pick_compose() {
 }
 
 # compose RELEASE_DIR ARGS...: compose on that release's file, in the project, in a subshell
-# given the release's secret variables (release_environment). (v2 warns on every call that the
-# file's `version:` is obsolete; 1.29 needs it: that one warning is dropped.)
+# given the release's secret variables (release_environment). Only `up` needs their values: it
+# refuses a release whose values cannot all be read; every other command (ps, logs, config, down)
+# goes on without them, so a damaged `environment` never blocks a rollback or a teardown. (v2
+# warns on every call that the file's `version:` is obsolete; 1.29 needs it: that one warning is
+# dropped.)
 compose() {
   local r="$1"
   shift
   local cmd=("${compose_cmd[@]}" --ansi never -p "${project:?}" -f "$r/docker-compose.yml" "$@")
   (
-    release_environment "$r" || exit 1
+    if [ "$1" = up ]; then
+      release_environment "$r" || exit 1
+    else
+      release_environment "$r" 2>/dev/null || true
+    fi
     if [ "${compose_cmd[0]}" = docker ]; then
       # shellcheck disable=SC2016 # the backquotes are the message's own
-      "${cmd[@]}" 2> >(grep -v 'the attribute `version` is obsolete' >&2)
+      "${cmd[@]}" 2> >(grep -v -e 'the attribute `version` is obsolete' -e 'LUCID_ENV_.* variable is not set' >&2)
     else
-      "${cmd[@]}"
+      "${cmd[@]}" 2> >(grep -v 'LUCID_ENV_.* variable is not set' >&2)
     fi
   )
 }
@@ -36,19 +43,28 @@ compose() {
 # release_environment RELEASE_DIR: exports each line of its `environment` file, LUCID_ENV_<x>=<value>,
 # the value byte for byte (read -r, IFS empty: nothing stripped, nothing expanded). The compose
 # file names them as `${LUCID_ENV_<x>}`: compose interpolates each once, and no dotenv parser of
-# either generation reads a value. A line of another shape is refused, by its number alone (it
-# may hold a secret); a release of an older provider has no such file.
+# either generation reads a value. Fails, naming no value, on a line of another shape (by its
+# number alone: it may hold a secret), and when a variable the compose file names is not in the
+# file (compose would give the service an empty secret). A release of an older provider names
+# none and has no such file.
 release_environment() {
-  local f="$1/environment" line n=0
-  [ -f "$f" ] || return 0
-  while IFS= read -r line || [ -n "$line" ]; do
-    n=$((n + 1))
-    if [[ ! "$line" =~ ^(LUCID_ENV_[A-Za-z0-9_]+)= ]]; then
-      echo "lucid: $f, line $n: not LUCID_ENV_<name>=<value> (the line is not shown: it may hold a secret)" >&2
+  local f="$1/environment" line n=0 name
+  if [ -f "$f" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      n=$((n + 1))
+      if [[ ! "$line" =~ ^(LUCID_ENV_[A-Za-z0-9_]+)= ]]; then
+        echo "lucid: $f, line $n: not LUCID_ENV_<name>=<value> (the line is not shown: it may hold a secret)" >&2
+        return 1
+      fi
+      export "${BASH_REMATCH[1]}=${line#*=}"
+    done <"$f"
+  fi
+  for name in $(grep -oE '[{]LUCID_ENV_[A-Za-z0-9_]+[}]' "$1/docker-compose.yml" | tr -d '{}' | sort -u); do
+    if [ -z "${!name+set}" ]; then
+      echo "lucid: $f has no $name, which $1/docker-compose.yml names: the release's secret environment is incomplete" >&2
       return 1
     fi
-    export "${BASH_REMATCH[1]}=${line#*=}"
-  done <"$f"
+  done
 }
 
 # project_containers [SERVICE]: ids of the project's containers (of one service), whichever

@@ -72,7 +72,7 @@ ends() {
 }
 trap ends EXIT
 
-# The release's files (the compose file and an env file per service, secrets among them): each
+# The release's files (the compose file and its `environment`, the secrets): each
 # written whole, mode 600, then moved into place, so no file is ever half written.
 new="$dir/releases/$release"
 mkdir -p "$new"
@@ -130,19 +130,25 @@ unhealthy() {
 # rollback SERVICE WHY: back to the previous release (a first release: its containers go), then
 # fail, naming the service and showing its last log lines.
 rollback() {
-  local bad="$1" why="$2" back="no previous release to go back to"
+  local bad="$1" why="$2" back="no previous release to go back to" out
   if [ -n "$bad" ]; then
     echo "lucid: $bad $why; its last log lines:" >&2
     compose "$new" logs --no-color --tail 15 "$bad" 2>&1 | sed 's/^/  /' >&2 || true
   fi
   if [ -n "$prev" ] && [ "$prev" != "$new" ]; then
     back="rolled back to release $(basename "$prev")"
-    compose "$prev" up -d --remove-orphans >/dev/null 2>&1 || back="rollback to $(basename "$prev") FAILED"
+    if ! out="$(compose "$prev" up -d --remove-orphans 2>&1)"; then
+      back="rollback to $(basename "$prev") FAILED (compose's last lines above)"
+      tail -n 15 <<<"$out" | sed 's/^/  /' >&2
+    fi
   elif [ -z "$prev" ]; then
     # A first release has nothing to go back to: none of it is left running (half a set that
     # restarts a failing service for ever); its volumes stay.
     back="no previous release: its containers were taken down, volumes kept"
-    compose "$new" down --remove-orphans >/dev/null 2>&1 || back="no previous release, and taking its containers down FAILED"
+    if ! out="$(compose "$new" down --remove-orphans 2>&1)"; then
+      back="no previous release, and taking its containers down FAILED (compose's last lines above)"
+      tail -n 15 <<<"$out" | sed 's/^/  /' >&2
+    fi
   fi
   echo "lucid: rollout of release $release failed: ${bad:+$bad }$why; $back" >&2
   exit 1
@@ -193,25 +199,28 @@ done
 ln -sfn "releases/$release" "$dir/current.tmp"
 mv -fT "$dir/current.tmp" "$dir/current"
 
-# Old releases go; volumes are never touched.
+# Old releases go, and with them the images only they named (a Pi's card is small); volumes are
+# never touched. What the removed releases named is all that is looked at: never an image of
+# another stack on the Pi, even from the same repository, nor one a kept release names, nor one a
+# container still uses (rmi without -f refuses it). Releases that name an image by tag: nothing
+# can be told; all stay.
+images_of() { sed -n 's/^ *image: *//p' "$@" 2>/dev/null | tr -d "\"'" | sort -u; }
+gone=""
 # shellcheck disable=SC2012 # release names are hex hashes
-ls -1t "$dir/releases" | tail -n +$((keep + 1)) | while read -r old; do
-  [ "$dir/releases/$old" = "$prev" ] || rm -rf "${dir:?}/releases/$old"
-done
-# So do the images only they used (a Pi's card is small): from the repositories the kept
-# releases pull from, never one a kept release names, never one a container still uses (rmi
-# without -f refuses it). Releases that name an image by tag: nothing can be told; all stay.
+while read -r old; do
+  [ "$dir/releases/$old" = "$prev" ] && continue
+  gone+="$(images_of "$dir/releases/$old/docker-compose.yml")"$'\n'
+  rm -rf "${dir:?}/releases/$old"
+done < <(ls -1t "$dir/releases" | tail -n +$((keep + 1)))
 prune_images() {
-  local kept ref repo n=0
-  kept="$(sed -n 's/^ *image: *//p' "$dir"/releases/*/docker-compose.yml | tr -d "\"'" | sort -u)"
+  local kept ref n=0
+  kept="$(images_of "$dir"/releases/*/docker-compose.yml)"
   for ref in $kept; do [[ "$ref" == *@sha256:* ]] || return 0; done
-  while read -r repo; do
-    for ref in $(docker images --digests --format '{{.Repository}}@{{.Digest}}' "$repo"); do
-      [[ "$ref" == *@sha256:* ]] || continue
-      grep -qxF "$ref" <<<"$kept" && continue
-      docker rmi "$ref" >/dev/null 2>&1 && n=$((n + 1))
-    done
-  done < <(cut -d@ -f1 <<<"$kept" | sort -u)
+  while read -r ref; do
+    [[ "$ref" == *@sha256:* ]] || continue
+    grep -qxF "$ref" <<<"$kept" && continue
+    docker rmi "$ref" </dev/null >/dev/null 2>&1 && n=$((n + 1))
+  done < <(sort -u <<<"$gone")
   [ "$n" -eq 0 ] || echo "lucid: images only older releases used, removed: $n" >&2
 }
 prune_images || echo "lucid: removing older releases' images failed (the release is healthy)" >&2

@@ -47,6 +47,11 @@ const which = (tool: string): string => {
  * Docker (tests/support/fake-docker/docker) whose world is files. The programs run as the Pi runs
  * them (programText: the exact text the provider sends), with bash and coreutils from this machine.
  */
+/** What every release the provider writes holds at the least: api-server's token. */
+export const PROVIDER_SECRETS: ServiceEnv = {
+  "api-server": { LUCID_API_TOKEN: "fake-token".padEnd(43, "0") },
+};
+
 export class FakePi {
   readonly root = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-fake-pi-"));
   readonly dir = path.join(this.root, "home deploy", "lucid"); // a space: quoting is tested too
@@ -121,7 +126,7 @@ export class FakePi {
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.stdin.end(releaseFiles(compose, {}));
+    child.stdin.end(releaseFiles(compose, PROVIDER_SECRETS));
     const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 30_000);
     const done = new Promise<Run>((resolve) =>
       child.on("close", (code) => {
@@ -143,8 +148,9 @@ export class FakePi {
   }
 
   /**
-   * Rolls a compose file out (its `secrets` in the release's environment file: none unless
-   * given), polling every 50 ms; `env` overrides the program's environment (LUCID_LOCK_WAIT, ...).
+   * Rolls a compose file out (its `secrets` in the release's environment file: by default
+   * PROVIDER_SECRETS, as every release of the set has), polling every 50 ms; `env` overrides the
+   * program's environment (LUCID_LOCK_WAIT, ...).
    */
   rollOut(
     compose: string,
@@ -159,7 +165,7 @@ export class FakePi {
     return this.run(
       "rollout",
       { ...env, LUCID_POLL: 0.05, ...opts.env },
-      { stdin: releaseFiles(compose, opts.secrets ?? {}) },
+      { stdin: releaseFiles(compose, opts.secrets ?? PROVIDER_SECRETS) },
     );
   }
 

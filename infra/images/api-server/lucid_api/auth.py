@@ -1,5 +1,5 @@
-"""The API's credential: a bearer token from LUCID_API_TOKEN (a Pulumi secret, in the service's
-mode-600 env file on the Pi), required by every endpoint that uses the server's key.
+"""The API's credential: a bearer token from LUCID_API_TOKEN (a Pulumi secret, in the release's
+mode-600 `environment` file on the Pi), required by every endpoint that uses the server's key.
 
 Compared in constant time (SHA-256 of both sides, so neither length nor prefix shows in timing);
 the header's value is never logged or echoed. Without a configured token the protected endpoints
