@@ -36,7 +36,8 @@ const keyBlob = (hostKey: string): Buffer =>
  * Runs one command line on the target over SSH. The host key must equal the pinned one byte for
  * byte, else the connection is refused before authentication. Bounded by `timeoutMs`, and by the
  * keepalives on a link gone silent. A link lost once the command ran (silent, or closed before
- * its exit status came) is a LinkLostError.
+ * its exit status came), or a command past its bound, is a LinkLostError: what it did there is
+ * not known. A connection that closes before that fails at once.
  */
 export async function runRemote(
   target: SshTarget,
@@ -67,11 +68,18 @@ export async function runRemote(
       new LinkLostError(
         `ssh ${where}: the link was lost while the command ran (${why}); what it did there is not known here`,
       );
+    let settled = false;
+    // Past its bound, a command that was started may still be running there: its outcome is not
+    // known, as for a lost link.
     const timer = setTimeout(() => {
+      const why = `no result within ${opts.timeoutMs ?? 600_000} ms`;
+      settled = true;
       client.end();
-      reject(new Error(`ssh ${where}: no result within ${opts.timeoutMs ?? 600_000} ms`));
+      reject(running ? lost(why) : new Error(`ssh ${where}: ${why}`));
     }, opts.timeoutMs ?? 600_000);
     const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       client.end();
       reject(
@@ -85,6 +93,11 @@ export async function runRemote(
       );
     };
     client.on("error", fail);
+    // A connection closed without an error (the server hung up after its greeting, say) fails
+    // at once, not at the bound; once the command's channel has closed, all is settled already.
+    client.on("close", () =>
+      fail(new Error("the connection closed before the command's result came")),
+    );
     client.on("ready", () => {
       client.exec(command, (err, stream) => {
         if (err) return fail(err);
@@ -100,6 +113,8 @@ export async function runRemote(
           exit = { code: code ?? 255, signal };
         });
         stream.on("close", () => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
           client.end();
           if (!exit) return reject(lost("it closed before the command's exit status came"));
