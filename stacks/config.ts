@@ -174,18 +174,7 @@ export const stackSchema = z
           "written on the Pi in the release's `environment` file, mode 600",
       ),
   })
-  .strict()
-  .superRefine((c, ctx) => {
-    if (c.rollout && c.sshPrivateKey === undefined) {
-      ctx.addIssue({ code: "custom", path: ["sshPrivateKey"], message: "required" });
-    }
-    if (c.registry.username !== undefined && c.registryPassword === undefined) {
-      ctx.addIssue({ code: "custom", path: ["registryPassword"], message: "required" });
-    }
-    if (c.registry.username === undefined && c.registryPassword !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["registry", "username"], message: "required" });
-    }
-  });
+  .strict();
 
 type Parsed = z.infer<typeof stackSchema>;
 export type StackSettings = Omit<
@@ -276,6 +265,26 @@ const describeIssue = (issue: z.core.$ZodIssue, raw: unknown): string => {
 };
 
 /**
+ * Keys that another key's value requires: named with every other problem, whatever else is wrong
+ * (a refinement of the schema would run only once the rest of it is valid).
+ */
+function pairedKeyProblems(raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const registry = raw.registry;
+  const username =
+    registry !== null && typeof registry === "object"
+      ? (registry as Record<string, unknown>).username
+      : undefined;
+  if (raw.rollout !== false && !("sshPrivateKey" in raw))
+    problems.push(`${NAMESPACE}:sshPrivateKey: required`);
+  if (username !== undefined && !("registryPassword" in raw))
+    problems.push(`${NAMESPACE}:registryPassword: required`);
+  if (username === undefined && "registryPassword" in raw)
+    problems.push(`${NAMESPACE}:registry.username: required`);
+  return problems;
+}
+
+/**
  * Validates a stack's raw config (`lucid:` keys without the prefix, values parsed as YAML/JSON).
  * `secretKeys` are the keys that were set with --secret. Pure: throws ConfigError or returns.
  */
@@ -295,6 +304,7 @@ export function parseStackConfig(
   }
   const parsed = stackSchema.safeParse(masked);
   if (!parsed.success) problems.push(...parsed.error.issues.map((i) => describeIssue(i, masked)));
+  problems.push(...pairedKeyProblems(masked));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const {
     sshPrivateKey: _,
@@ -322,21 +332,35 @@ const parseValue = (v: string): unknown => {
 };
 
 /**
+ * Validates a stack's config as Pulumi gives it (`lucid:<key>`, its string value, whether it is a
+ * secret): the program's check, and the lucid CLI's before it starts a run, so a bad config is
+ * named once, whole, before Pulumi runs anything.
+ */
+export function checkConfig(
+  all: Iterable<readonly [key: string, value: string, secret: boolean]>,
+  services: readonly string[] = [],
+): StackSettings {
+  const prefix = `${NAMESPACE}:`;
+  const raw: Record<string, unknown> = {};
+  const secret = new Set<string>();
+  for (const [k, v, isSecret] of all) {
+    if (!k.startsWith(prefix)) continue;
+    const key = k.slice(prefix.length);
+    raw[key] = key === "apiToken" ? v : parseValue(v); // a token of digits stays a string
+    if (isSecret) secret.add(key);
+  }
+  return parseStackConfig(raw, secret, services);
+}
+
+/**
  * Reads and validates the current stack's config; call once, before any resource exists.
  * `services` are the names lucid:serviceEnv may use.
  */
 export function loadConfig(services: readonly string[]): StackConfig {
-  const prefix = `${NAMESPACE}:`;
-  const all = pulumi.runtime.allConfig();
-  const raw: Record<string, unknown> = {};
-  const secret = new Set<string>();
-  for (const [k, v] of Object.entries(all)) {
-    if (!k.startsWith(prefix)) continue;
-    const key = k.slice(prefix.length);
-    raw[key] = key === "apiToken" ? v : parseValue(v); // a token of digits stays a string
-    if (isConfigSecret(k)) secret.add(key);
-  }
-  const settings = parseStackConfig(raw, secret, services);
+  const all = Object.entries(pulumi.runtime.allConfig()).map(
+    ([key, value]) => [key, value, isConfigSecret(key)] as const,
+  );
+  const settings = checkConfig(all, services);
   const config = new pulumi.Config(NAMESPACE);
   const sshPrivateKey = settings.rollout
     ? config.requireSecret("sshPrivateKey")
@@ -345,10 +369,10 @@ export function loadConfig(services: readonly string[]): StackConfig {
   const registryAuth = username
     ? { username, password: config.requireSecret("registryPassword") }
     : undefined;
-  const serviceEnv =
-    "serviceEnv" in raw
-      ? config.requireSecretObject<ServiceEnv>("serviceEnv")
-      : pulumi.secret<ServiceEnv>({});
-  const apiToken = "apiToken" in raw ? config.requireSecret("apiToken") : undefined;
+  const has = (key: string) => all.some(([k]) => k === `${NAMESPACE}:${key}`);
+  const serviceEnv = has("serviceEnv")
+    ? config.requireSecretObject<ServiceEnv>("serviceEnv")
+    : pulumi.secret<ServiceEnv>({});
+  const apiToken = has("apiToken") ? config.requireSecret("apiToken") : undefined;
   return { ...settings, sshPrivateKey, registryAuth, serviceEnv, apiToken };
 }

@@ -252,6 +252,14 @@ describe("parseStackConfig", () => {
 });
 
 describe("committed stack files", () => {
+  test("a new pi stack, as committed: both missing keys named at once, the deploy key too", () => {
+    const { raw, secret } = stackFileConfig("pi");
+    expect(problemsOf(raw, secret)).toEqual([
+      "lucid:pi.hostKey: required",
+      "lucid:sshPrivateKey: required",
+    ]);
+  });
+
   test("the pi stack validates once its host key and SSH key are set", () => {
     const { raw, secret } = stackFileConfig("pi");
     const cfg = parseStackConfig(
