@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // lucid <up|preview|refresh|drift|destroy|outputs|cancel> [--stack NAME] [--refresh] [--yes]
 //       [--show-secrets] (outputs: print secret outputs' values, e.g. the API token)
+// lucid config <set KEY [VALUE] | get KEY | rm KEY> [--secret] [--path] [--stack NAME]
+//       (as `pulumi config`; set reads VALUE from stdin when it is not given: a key file, say)
 // (cancel removes the lock an interrupted run left behind; drift exits 0 when the Pi runs what
 // was rolled out, 2 when it does not, 1 on any error; up --refresh reads the Pi back first)
 // Runs the Pulumi program in this process through the Automation API, against the locally
@@ -10,12 +12,25 @@ import * as path from "path";
 import program from "../index";
 import { driftReport } from "../components/drift";
 import { refreshDrift } from "../stacks/drift-check";
+import { checkConfig } from "../stacks/config";
+import { stderrOf, unseenErrors } from "../stacks/run-errors";
+import { SERVICE_NAMES } from "../infra/services";
 import { DEV_PASSPHRASE, DEV_PINNED, pinDevMachine } from "../stacks/dev-machine";
 import { imageShape, startProgress, type Progress } from "../stacks/progress";
 import { stackFileConfig, machineWorkDir, trackedConfig } from "../stacks/work-dir";
 import { lucidHome, openStack } from "../stacks/workspace";
 
-const COMMANDS = ["up", "preview", "refresh", "drift", "destroy", "outputs", "cancel"] as const;
+const COMMANDS = [
+  "up",
+  "preview",
+  "refresh",
+  "drift",
+  "destroy",
+  "outputs",
+  "cancel",
+  "config",
+] as const;
+const CONFIG_ACTIONS = ["set", "get", "rm"] as const;
 type Command = (typeof COMMANDS)[number];
 interface Args {
   command: Command;
@@ -24,6 +39,14 @@ interface Args {
   refresh: boolean;
   /** outputs: print secret values too. */
   showSecrets: boolean;
+  /** config: what to do, to which key (`lucid:<name>`, a path into it with --path). */
+  config?: {
+    action: (typeof CONFIG_ACTIONS)[number];
+    key: string;
+    value?: string;
+    secret: boolean;
+    path: boolean;
+  };
 }
 
 /** Exit code of `drift` when the Pi differs from the release (1 is any error). */
@@ -39,15 +62,70 @@ function parseArgs(argv: string[]): Args {
   let stack = "dev";
   let refresh = false;
   let showSecrets = false;
+  let secret = false;
+  let byPath = false;
+  const positional: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === "--stack" || rest[i] === "-s") stack = rest[++i] ?? "";
     else if (rest[i] === "--refresh" && (command === "up" || command === "preview")) refresh = true;
-    else if (rest[i] === "--show-secrets" && command === "outputs") showSecrets = true;
+    else if (rest[i] === "--show-secrets" && (command === "outputs" || command === "config"))
+      showSecrets = true;
+    else if (rest[i] === "--secret" && command === "config") secret = true;
+    else if (rest[i] === "--path" && command === "config") byPath = true;
+    else if (command === "config" && !rest[i].startsWith("-")) positional.push(rest[i]);
     else if (rest[i] !== "--yes" && rest[i] !== "-y")
       throw new Error(`lucid: unknown argument '${rest[i]}'`);
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new Error("lucid: --stack needs a stack name");
-  return { command: command as Command, stack, refresh, showSecrets };
+  const args: Args = { command: command as Command, stack, refresh, showSecrets };
+  if (command === "config") {
+    const [action, key, value, ...extra] = positional;
+    const usage = "usage: lucid config <set KEY [VALUE] | get KEY | rm KEY> [--secret] [--path]";
+    if (!CONFIG_ACTIONS.includes(action as (typeof CONFIG_ACTIONS)[number]))
+      throw new Error(
+        `lucid config: ${action ? `unknown action '${action}'` : "no action"} (${usage})`,
+      );
+    if (!key || !/^lucid:[A-Za-z][A-Za-z0-9]*([.[][A-Za-z0-9\]"_-]*)*$/.test(key))
+      throw new Error(`lucid config: KEY must be lucid:<name>, got '${key ?? ""}' (${usage})`);
+    if (extra.length > 0 || (action !== "set" && value !== undefined))
+      throw new Error(
+        `lucid config ${action}: unexpected argument '${extra[0] ?? value}' (${usage})`,
+      );
+    args.config = {
+      action: action as (typeof CONFIG_ACTIONS)[number],
+      key,
+      value,
+      secret,
+      path: byPath,
+    };
+  }
+  return args;
+}
+
+/** `lucid config`: a stack's config, set, read or removed as `pulumi config` does it. */
+async function runConfig(
+  config: NonNullable<Args["config"]>,
+  stack: auto.Stack,
+  showSecrets: boolean,
+) {
+  const { action, key, secret, path: byPath } = config;
+  if (action === "set") {
+    // No value on the command line: from stdin (a command line is visible to every user).
+    const value = config.value ?? (await readStdin());
+    await stack.setConfig(key, { value, secret }, byPath);
+  } else if (action === "rm") {
+    await stack.removeConfig(key, byPath);
+  } else {
+    const v = await stack.getConfig(key, byPath);
+    console.log(v.secret && !showSecrets ? "[secret]" : v.value);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) throw new Error("lucid config set: give VALUE, or pipe it to stdin");
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function passphraseEnv(stack: string): Record<string, string> {
@@ -68,6 +146,8 @@ async function reportDrift(stack: auto.Stack, onOutput: (s: string) => void): Pr
 
 /** Whether Pulumi printed anything: if not, a failure's own message is all there is to show. */
 let streamed = false;
+/** The end of what Pulumi printed (stdout): an error already shown there is not shown again. */
+let shownText = "";
 
 async function run(args: Args, stack: auto.Stack): Promise<number> {
   const { command } = args;
@@ -90,6 +170,7 @@ async function runWith(
 ): Promise<number> {
   const onOutput = (out: string) => {
     streamed = true;
+    shownText = (shownText + out).slice(-200_000);
     progress.write(out);
   };
   const common = { onOutput, onEvent: progress.onEvent, color: "auto" as const };
@@ -146,15 +227,27 @@ async function main(): Promise<void> {
       : undefined);
   const stack = await openStack({ stackName, program, workDir, env: passphraseEnv(stackName) });
   if (stackName === "dev" && !process.env.LUCID_WORK_DIR) await pinDevMachine(stack);
+  if (args.config) return runConfig(args.config, stack, args.showSecrets);
+  // A bad config is named here, once and whole, before Pulumi runs anything (the program checks
+  // it too, for the plain CLI; through the engine its error would come twice, or, in a preview,
+  // only on stderr).
+  if (args.command === "up" || args.command === "preview") {
+    const all = Object.entries(await stack.getAllConfig()).map(
+      ([key, v]) => [key, v.value, v.secret === true] as const,
+    );
+    checkConfig(all, SERVICE_NAMES);
+  }
   process.exitCode = await run(args, stack);
 }
 
 main().catch((err: unknown) => {
-  // A CommandError's diagnostics were already streamed through onOutput: don't repeat them.
-  const message =
-    err instanceof auto.CommandError && streamed
-      ? "the Pulumi run failed (see above)"
-      : String(err instanceof Error ? err.message : err);
+  // A CommandError's diagnostics, once: what Pulumi did not already show through onOutput.
+  let message = String(err instanceof Error ? err.message : err);
+  if (err instanceof auto.CommandError) {
+    const errors = unseenErrors(stderrOf(err), shownText);
+    if (errors.length > 0) message = errors.join("\nlucid: ");
+    else if (streamed) message = "the Pulumi run failed (see above)";
+  }
   process.stderr.write(`lucid: ${message}\n`);
   process.exit(1);
 });

@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import { isDeepStrictEqual } from "util";
 import { parse, stringify } from "yaml";
 import { PROJECT_DIR } from "./workspace";
 
@@ -44,12 +45,41 @@ export function trackedConfig(stackName: string): Record<string, unknown> {
   return stackFileConfig(PROJECT_DIR, stackName);
 }
 
+/** Where a work directory keeps the tracked config it last copied: the base of the next merge. */
+const trackedBaseFile = (dir: string, stackName: string) =>
+  path.join(dir, `.lucid-tracked.${stackName}.json`);
+
+const isMap = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * A three-way merge of config, leaf by leaf: `base` is what the tracked file held when last
+ * copied, `local` what the work directory holds now (a user's `pulumi config set` among it),
+ * `tracked` what the tracked file holds now. Unchanged here, a value follows the tracked file (a
+ * key it dropped goes); changed here only, it stays; changed on both sides, the local one wins:
+ * it is what the user set on this machine. (undefined: no such key.)
+ */
+export function mergeConfig(base: unknown, local: unknown, tracked: unknown): unknown {
+  if (isDeepStrictEqual(local, base)) return tracked;
+  if (isDeepStrictEqual(tracked, base)) return local;
+  if (!isMap(local) || !isMap(tracked)) return local;
+  const from = isMap(base) ? base : {};
+  const merged: Record<string, unknown> = {};
+  for (const k of new Set([...Object.keys(local), ...Object.keys(tracked)])) {
+    const v = mergeConfig(from[k], local[k], tracked[k]);
+    if (v !== undefined) merged[k] = v;
+  }
+  return merged;
+}
+
 /**
  * A work directory for a machine-local stack, outside the checkout: Pulumi.yaml copied, the build
- * contexts linked, and Pulumi.<stack>.yaml written from `config`, plus the values at the `pinned`
- * paths (`lucid:pi.hostKey`) and the secrets salt kept from the last run. Nothing else survives,
- * so a key removed from the tracked file is gone here too, and the dev stack's keys never land
- * in the repository.
+ * contexts linked, and Pulumi.<stack>.yaml merged from `config` (the tracked file's) and what is
+ * there: a value set there with `pulumi config set` stays, every other follows the tracked file
+ * (mergeConfig), and the values at the `pinned` paths (`lucid:pi.hostKey`) and the secrets salt
+ * are kept. A work directory that has no record of the tracked config it last copied (an older
+ * version's) takes the tracked config whole, so the dev stack's keys never land in the repository
+ * and none is lost to a stale copy.
  */
 export function machineWorkDir(
   dir: string,
@@ -66,9 +96,17 @@ export function machineWorkDir(
   const local: Doc = fs.existsSync(file)
     ? ((parse(fs.readFileSync(file, "utf8")) as Doc | null) ?? {})
     : {};
-  const next = structuredClone(config);
+  const localConfig = local.config ?? {};
+  const baseFile = trackedBaseFile(dir, stackName);
+  const base: unknown = fs.existsSync(baseFile)
+    ? JSON.parse(fs.readFileSync(baseFile, "utf8"))
+    : localConfig;
+  const next = (mergeConfig(base, localConfig, structuredClone(config)) ?? {}) as Record<
+    string,
+    unknown
+  >;
   for (const p of pinned) {
-    const value = getPath(local.config ?? {}, splitPath(p));
+    const value = getPath(localConfig, splitPath(p));
     if (value !== undefined) setPath(next, splitPath(p), value);
   }
   const doc: Doc = {
@@ -76,5 +114,6 @@ export function machineWorkDir(
     ...(local.encryptionsalt ? { encryptionsalt: local.encryptionsalt } : {}),
   };
   fs.writeFileSync(file, stringify(doc));
+  fs.writeFileSync(baseFile, `${JSON.stringify(config)}\n`);
   return dir;
 }

@@ -73,22 +73,28 @@ describe("lucid up with a bad config", () => {
       const ctx = await e2eStack("badcfg", { ...onPiStandIn(PROJECT, 18089), ...over });
       try {
         await edit(ctx.stack);
-        const r = spawnSync(
-          "node",
-          [path.join(PROJECT_DIR, "dist", "bin", "lucid.js"), "up", "--stack", "badcfg"],
-          {
-            encoding: "utf8",
-            timeout: 5 * 60_000,
-            env: ctx.cliEnv,
-          },
-        );
-        const out = `${r.stdout}${r.stderr}`;
-        expect(r.status).toBe(1);
-        expect(out).toContain(says);
-        const keyLine = devMachineKeys().privateKey.split("\n")[1];
-        // booleans: a failure must not print what it found
-        expect(out.includes(keyLine)).toBe(false);
-        if (bad) expect(out.includes(bad)).toBe(false);
+        // preview and up each name the problem once (not twice, not only on stderr unread)
+        for (const command of ["preview", "up"]) {
+          const r = spawnSync(
+            "node",
+            [path.join(PROJECT_DIR, "dist", "bin", "lucid.js"), command, "--stack", "badcfg"],
+            {
+              encoding: "utf8",
+              timeout: 5 * 60_000,
+              env: ctx.cliEnv,
+            },
+          );
+          const out = `${r.stdout}${r.stderr}`;
+          expect({ command, status: r.status, times: out.split(says).length - 1 }).toEqual({
+            command,
+            status: 1,
+            times: 1,
+          });
+          const keyLine = devMachineKeys().privateKey.split("\n")[1];
+          // booleans: a failure must not print what it found
+          expect(out.includes(keyLine)).toBe(false);
+          if (bad) expect(out.includes(bad)).toBe(false);
+        }
         const { deployment } = await ctx.stack.exportStack();
         const made = ((deployment.resources ?? []) as { type: string }[])
           .map((x) => x.type)

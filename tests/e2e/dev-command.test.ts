@@ -60,4 +60,19 @@ describe("scripts/dev-up.sh (README command 1)", () => {
     expect(healed.out).toContain("drift: 1 difference on the Pi");
     expect(lucid("drift", "--stack", "dev").code).toBe(0);
   });
+
+  test("lucid config set: the value persists across runs (the dev stack's file is merged, not rewritten)", () => {
+    const get = () => lucid("config", "get", "--path", "lucid:pi.keepReleases", "--stack", "dev");
+    expect(get().code).not.toBe(0); // the tracked file sets none
+    const set = lucid("config", "set", "--path", "lucid:pi.keepReleases", "4", "--stack", "dev");
+    expect(set).toEqual({ code: 0, out: "" });
+    // each run of the CLI merges the tracked file into the dev stack's anew: the value stays
+    expect(get()).toEqual({ code: 0, out: "4\n" });
+    expect(lucid("config", "rm", "--path", "lucid:pi.keepReleases", "--stack", "dev").code).toBe(0);
+    expect(get().code).not.toBe(0);
+    expect(lucid("config", "frob", "--stack", "dev")).toMatchObject({ code: 1 });
+    expect(lucid("config", "set", "pi.host", "x", "--stack", "dev").out).toContain(
+      "KEY must be lucid:<name>",
+    );
+  });
 });
