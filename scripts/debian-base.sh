@@ -11,6 +11,7 @@ ROOTFS_ONLY=false
 [[ "${1:-}" == "--rootfs-only" ]] && { ROOTFS_ONLY=true; shift; }
 SUITE="${1:-${LUCID_DEBIAN_SUITE:-bookworm}}"
 MIRROR="${LUCID_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+SECURITY_MIRROR="${LUCID_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 REF="$REGISTRY_ADDR/lucid/debian:$SUITE"
 WORK="$LUCID_HOME/bases/$SUITE"
 
@@ -35,7 +36,34 @@ rootfs() { # rootfs ARCH: a minbase tree, tarred; cached by suite and arch
   rm -rf "$tree"
 }
 
-if in_registry; then log "builder base $REF: already in the registry"; exit 0; fi
+# The base's apt sources, as debian:<suite>-slim has them: the release, its point-release updates
+# and its security suite, so what a builder stage installs is current (debootstrap alone names
+# the release, whose packages lag Debian's security fixes until the next point release).
+# (Signed by the keys debootstrap put in /etc/apt/trusted.gpg.d, the release's and its security's.)
+sources() {
+  printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n\n' "$MIRROR" "$SUITE" "$SUITE"
+  printf 'Types: deb\nURIs: %s\nSuites: %s-security\nComponents: main\n' "$SECURITY_MIRROR" "$SUITE"
+}
+
+# One build for both platforms: buildkit records the right architecture per variant
+# (`docker import` would not) and pushes the manifest list in one step. The sources replace
+# debootstrap's list. What the registry holds is this script's if its stamp (the hash of the
+# Dockerfile and sources pushed last) matches: an older base is pushed again.
+dockerfile() {
+  cat <<'DOCKERFILE'
+FROM scratch
+ARG TARGETARCH
+ADD rootfs-${TARGETARCH}.tar.gz /
+COPY debian.sources /etc/apt/sources.list.d/debian.sources
+COPY empty /etc/apt/sources.list
+CMD ["bash"]
+DOCKERFILE
+}
+stamp="$( { dockerfile; sources; } | sha256sum | cut -c1-16)"
+if in_registry && [[ "$(cat "$WORK/pushed" 2>/dev/null)" == "$stamp" ]]; then
+  log "builder base $REF: already in the registry"
+  exit 0
+fi
 apt_install debootstrap curl
 mkdir -p "$WORK"
 rootfs amd64 & a=$!
@@ -43,18 +71,14 @@ rootfs arm64 & b=$!
 { wait "$a" && wait "$b"; } || die "building the $SUITE root filesystems failed"
 $ROOTFS_ONLY && exit 0
 
-# One build for both platforms: buildkit records the right architecture per variant
-# (`docker import` would not) and pushes the manifest list in one step.
-cat >"$WORK/Dockerfile" <<'DOCKERFILE'
-FROM scratch
-ARG TARGETARCH
-ADD rootfs-${TARGETARCH}.tar.gz /
-CMD ["bash"]
-DOCKERFILE
+dockerfile >"$WORK/Dockerfile"
+sources >"$WORK/debian.sources"
+: >"$WORK/empty"
 log "pushing $REF (linux/amd64, linux/arm64)"
 step "debian-base-$SUITE" "$DOCKER" buildx build --builder "$BUILDER_NAME" --platform linux/amd64,linux/arm64 \
   --output "type=image,name=$REF,push=true" "$WORK" \
   || die "pushing $REF failed; last lines:
 $(tail -n 15 "$LUCID_LOG/debian-base-$SUITE.log")"
 in_registry || die "$REF is not in the registry after the push"
+echo "$stamp" >"$WORK/pushed"
 log "builder base $REF: ready"

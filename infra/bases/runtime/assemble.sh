@@ -2,6 +2,8 @@
 # assemble KIND ARCH ROOTFS: unpacks the runtime base's Debian packages for ARCH (a Debian
 # architecture: amd64, arm64) into ROOTFS (merged /usr, as Debian lays it out), then takes away
 # what a runtime must not have. Runs on any platform: it only downloads and unpacks.
+# The packages are the newest of the builder base's sources: the release, its -updates and its
+# -security suite (scripts/debian-base.sh).
 set -eu
 kind="$1" arch="$2" rootfs="$3"
 
