@@ -23,6 +23,8 @@ mkdir -p "$out"
 $purge && bash "$repo/scripts/purge.sh" --packages
 clone="$out/checkout"
 git clone -q "$repo" "$clone"
+# what a clone beside ../shared sees (the plain-CLI tests build their language host from it)
+[[ ! -d "$repo/../shared" ]] || ln -sfn "$(cd "$repo/../shared" && pwd)" "$out/shared"
 log "run from a clean clone at $clone ($(git -C "$clone" rev-parse --short HEAD)); logs in $out"
 
 declare -A took rcs

@@ -3,7 +3,8 @@
 # the tests' second Pi flavour, Compose v2.
 # None is downloadable here as a release; all are Go modules on the module proxy. Each build is
 # cached (GOMODCACHE, GOCACHE, and a stamp per binary), so a warm run takes a second.
-# Usage: go-tools.sh [all | buildkit | pulumi | compose]   (which tools to make sure of)
+# And for the tests of the plain `pulumi` CLI, its Node language host, from ../shared when there.
+# Usage: go-tools.sh [all | buildkit | pulumi | compose | language-host]   (which tools to make sure of)
 source "$(dirname "$0")/lib.sh"
 
 PULUMI_VERSION="3.274.1"
@@ -143,9 +144,30 @@ build_pulumi() {
   install_dynamic_provider_shim
   install_plugin
 }
+# The plain `pulumi` CLI's Node language host (an official install ships it beside the CLI; the
+# lucid CLI needs none: the Automation API hosts the program itself). The proxy refuses its module;
+# its upstream source is in ../shared on the machines that have it (CI's among them). Absent, the
+# plain-CLI tests say they were skipped and why.
+LANGUAGE_HOST_SRC="$(cd "$(dirname "$0")/../.." && pwd)/shared/pulumi-language-nodejs"
+build_language_host() {
+  local bin="$LUCID_BIN/pulumi-language-nodejs" stamp
+  if [[ ! -f "$LANGUAGE_HOST_SRC/build.sh" ]]; then
+    log "no $LANGUAGE_HOST_SRC on this machine: no Node language host, the plain-CLI tests will be skipped"
+    return 0
+  fi
+  stamp="$(cat "$LANGUAGE_HOST_SRC"/build.sh "$LANGUAGE_HOST_SRC"/go.* "$LANGUAGE_HOST_SRC"/*.go | sha256sum | cut -c1-16)"
+  fresh "$bin" "$stamp" && return 0
+  log "building the Node language host from $LANGUAGE_HOST_SRC (first time only; cached after)"
+  step build-language-host bash "$LANGUAGE_HOST_SRC/build.sh" "$LUCID_BIN" \
+    || die "building the Node language host failed; last lines of $LUCID_LOG/build-language-host.log:
+$(tail -n 15 "$LUCID_LOG/build-language-host.log")"
+  echo "$stamp" >"$bin.version"
+}
+
 case "${1:-all}" in
   all | pulumi) build_pulumi ;;
   buildkit) build_buildkit_group ;;
   compose) build compose-v2 compose ;;
-  *) die "go-tools.sh: unknown part '$1' (all | buildkit: buildkitd, buildx and the docker-build plugin | pulumi: the CLI, after those | compose: Compose v2)" ;;
+  language-host) build_language_host ;;
+  *) die "go-tools.sh: unknown part '$1' (all | buildkit: buildkitd, buildx and the docker-build plugin | pulumi: the CLI, after those | compose: Compose v2 | language-host: the plain CLI's Node language host)" ;;
 esac

@@ -11,7 +11,8 @@ start=$SECONDS
 bash "$here/node-deps.sh" & deps_job=$! # npm ci and tsc, beside the bootstrap's Go builds
 # The images are tested on Debian 13 too: both builder bases, debootstrapped side by side.
 # And the Pi stand-in's second flavour, Compose v2 (the user deploy-v2), for the e2e files.
-LUCID_DEBIAN_SUITES="bookworm trixie" LUCID_PI_COMPOSE_V2=1 bash "$here/bootstrap.sh"
+# And the plain `pulumi` CLI's Node language host, for the tests of that path.
+LUCID_DEBIAN_SUITES="bookworm trixie" LUCID_PI_COMPOSE_V2=1 LUCID_LANGUAGE_HOST=1 bash "$here/bootstrap.sh"
 bash "$here/registry-auth.sh" # a registry that wants a login, for the credentials tests
 wait "$deps_job" || die "installing or building the project's Node.js code failed (see above)"
 cd "$here/.."
@@ -48,9 +49,10 @@ status=0
 # after lint (five minutes in all): what runs nothing under QEMU (the unit and setup files: bash,
 # fake commands; the images' hardening: their files and config read, not run; the bad configs,
 # refused before anything runs), one rollout file of its own user and project (compose-v2,
-# the Pi's Compose v2 flavour) and half-open (one SSH connection of its own cut). faults.test.ts, which takes the registry and the Pi's Engine down,
-# comes last of the others (tests/support/sequencer.js): all this is done by then.
-LIGHT='tests/(unit|setup)/|hardening\.test|bad-config\.test|compose-v2\.test|half-open\.test'
+# the Pi's Compose v2 flavour), half-open (one SSH connection of its own cut) and plain-cli (the
+# plain `pulumi` CLI, its Pi an amd64 one). faults.test.ts, which takes the registry and the Pi's
+# Engine down, comes last of the others (tests/support/sequencer.js): all this is done by then.
+LIGHT='tests/(unit|setup)/|hardening\.test|bad-config\.test|compose-v2\.test|half-open\.test|plain-cli\.test'
 rm -f "$LUCID_LOG"/jest*.json # a jest that dies must not be counted from an older run
 reports=("$LUCID_LOG/jest.json")
 if [[ $# -eq 0 ]]; then
@@ -72,22 +74,25 @@ if [[ $# -eq 0 ]]; then
     cat "$LUCID_LOG/light.log" >&2
     tail -n 80 "$LUCID_LOG/jest-light.log" >&2
   fi
-  log "lint, unit, setup, hardening, bad-config, compose-v2 and half-open tests (beside the others): $(grep -E '^Tests:' "$LUCID_LOG/jest-light.log" || echo 'no summary')"
+  log "lint, unit, setup, hardening, bad-config, compose-v2, half-open and plain-cli tests (beside the others): $(grep -E '^Tests:' "$LUCID_LOG/jest-light.log" || echo 'no summary')"
 else
   timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" "$@" || status=$?
 fi
 log "tests: $( ((status == 0)) && echo passed || echo "failed (exit $status)"), the whole command in $(duration $((SECONDS - start)))"
-# The closing line CI reads: "N passed, N failed" alone on a line (no report: one failure each).
+# The closing line CI reads: "N passed, N failed" alone on a line (no report: one failure each),
+# and ", N skipped" when a test was (the plain-CLI tests, on a machine without ../shared).
 # shellcheck disable=SC2016 # JavaScript, not shell
-node -e 'let passed = 0, failed = 0;
+node -e 'let passed = 0, failed = 0, skipped = 0;
   for (const file of process.argv.slice(1)) {
     try {
       const r = require(file);
       passed += r.numPassedTests;
       failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
+      skipped += r.numPendingTests;
     } catch {
       failed += 1;
     }
   }
-  console.log(`${passed} passed, ${failed} failed`);' "${reports[@]}" || true
+  console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));' \
+  "${reports[@]}" || true
 exit "$status"
