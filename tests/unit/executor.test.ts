@@ -14,21 +14,26 @@ const target = (port: number): SshTarget => ({
   privateKey: userKey.private,
 });
 
-/** Listens on a loopback port; closes when the test ends. */
+/** Listens on a loopback port; it and every connection it took end with the test. */
 async function listening(server: net.Server | Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   opened.push(server);
   return (server.address() as net.AddressInfo).port;
 }
 let opened: (net.Server | Server)[] = [];
-afterEach(() => {
-  for (const s of opened) s.close();
+/** Each connection a server took, to end when the test does (none may outlive the file). */
+let connections: { end(): void }[] = [];
+afterEach(async () => {
+  for (const c of connections) c.end();
+  await Promise.all(opened.map((s) => new Promise((resolve) => s.close(resolve))));
   opened = [];
+  connections = [];
 });
 
 /** An SSH server that lets anyone in and, for a command, does what `onExec` says. */
 const sshServer = (onExec: (stream: import("ssh2").ServerChannel) => void) =>
   new Server({ hostKeys: [hostKey.private] }, (client) => {
+    connections.push(client);
     client.on("error", () => undefined);
     client.on("authentication", (ctx) => ctx.accept());
     client.on("session", (accept) => accept().on("exec", (acceptExec) => onExec(acceptExec())));
@@ -54,6 +59,7 @@ describe("runRemote", () => {
   test("a server that hangs up after its greeting fails at once, not at the bound", async () => {
     const port = await listening(
       net.createServer((s) => {
+        connections.push({ end: () => s.destroy() });
         s.write("SSH-2.0-OpenSSH_9.2\r\n");
         setTimeout(() => s.end(), 50);
       }),
