@@ -98,9 +98,11 @@ export function machineWorkDir(
     : {};
   const localConfig = local.config ?? {};
   const baseFile = trackedBaseFile(dir, stackName);
-  const base: unknown = fs.existsSync(baseFile)
-    ? JSON.parse(fs.readFileSync(baseFile, "utf8"))
-    : localConfig;
+  // no stack file (removed, a new machine): the tracked config whole, not a merge against nothing
+  const base: unknown =
+    fs.existsSync(baseFile) && fs.existsSync(file)
+      ? JSON.parse(fs.readFileSync(baseFile, "utf8"))
+      : localConfig;
   const next = (mergeConfig(base, localConfig, structuredClone(config)) ?? {}) as Record<
     string,
     unknown
