@@ -270,11 +270,7 @@ const describeIssue = (issue: z.core.$ZodIssue, raw: unknown): string => {
  */
 function pairedKeyProblems(raw: Record<string, unknown>): string[] {
   const problems: string[] = [];
-  const registry = raw.registry;
-  const username =
-    registry !== null && typeof registry === "object"
-      ? (registry as Record<string, unknown>).username
-      : undefined;
+  const username = valueAt(raw, ["registry", "username"]);
   if (raw.rollout !== false && !("sshPrivateKey" in raw))
     problems.push(`${NAMESPACE}:sshPrivateKey: required`);
   if (username !== undefined && !("registryPassword" in raw))
