@@ -4,9 +4,9 @@ import { createHash } from "crypto";
 import { driftOf, expectedServices, type DriftItem } from "./drift";
 import { ENVIRONMENT_FILE, environmentFile, type ServiceEnv } from "./compose";
 import { shellJoin } from "./ssh/commands";
-import { LinkLostError, runRemote, type SshTarget } from "./ssh/executor";
+import { LinkLostError, runRemote, type RemoteResult, type SshTarget } from "./ssh/executor";
 import { observeCommand, parseObservation } from "./ssh/observe";
-import { lockWait, rolloutCommand, teardownCommand } from "./ssh/rollout";
+import { followCommand, lockWait, newRunId, rolloutCommand, teardownCommand } from "./ssh/rollout";
 import { composeOf, fromState, type RolloutSpec, type StoredRollout } from "./rollout-spec";
 
 /**
@@ -18,7 +18,11 @@ export async function runOnPi(
   command: string,
   opts: { stdin?: string; timeoutMs?: number } = {},
 ): Promise<string> {
-  const result = await runRemote(target, command, opts);
+  return succeeded(target, await runRemote(target, command, opts));
+}
+
+/** The command's stdout when it exited 0; else an error with its last 30 lines of output. */
+function succeeded(target: SshTarget, result: RemoteResult): string {
   if (result.code !== 0) {
     // What the tools said (compose's own errors are on stdout), then the rollout's verdict.
     const tail = [result.stdout, result.stderr]
@@ -33,32 +37,78 @@ export async function runOnPi(
   return result.stdout.trim();
 }
 
-/** Rolls the release out (its files on stdin); bounded past the health gate. */
+/** After a link lost mid-rollout: how long, and how often, the Pi is reached for again. */
+export const RECONNECT = { windowMs: 60_000, pauseMs: 5_000, connectTimeoutMs: 15_000 };
+
+/**
+ * Rolls the release out (its files on stdin); bounded past the health gate. The rollout runs on
+ * the Pi detached from the link (components/ssh/rollout.sh): when the link is lost, the Pi is
+ * reached again and the same run followed to its end, so the outcome is the Pi's, not the link's.
+ */
 export async function rollOut(t: RolloutSpec, recreate: readonly string[] = []): Promise<void> {
   if (t.registry && t.registryUser) await logIn(t);
+  const runId = newRunId(t.release);
+  // the lock's wait, then pull and up (10 min at most), then the health gate
+  const bound = (lockWait(t) + 600 + t.healthTimeout) * 1000;
+  const started = Date.now();
+  let result: RemoteResult;
   try {
-    await runOnPi(t, rolloutCommand(t, recreate), {
+    result = await runRemote(t, rolloutCommand(t, runId, recreate), {
       stdin: releaseFiles(composeOf(t), t.env),
-      // the lock's wait, then pull and up (10 min at most), then the health gate
-      timeoutMs: (lockWait(t) + 600 + t.healthTimeout) * 1000,
+      timeoutMs: bound,
     });
   } catch (err) {
     if (!(err instanceof LinkLostError)) throw err;
-    throw new LinkLostError(
-      `${err.message}. The rollout of release ${t.release} may have finished there, rolled back, or be running still; it never makes half a release current. \`npm run drift\` reads what the Pi runs now; the next up waits for the Pi's lock and rolls out what differs.`,
+    result = await followAfterLoss(err, `${t.remoteDir}/runs/${runId}`, () =>
+      runRemote(t, followCommand(t, runId), {
+        timeoutMs: Math.max(bound - (Date.now() - started), 60_000),
+        connectTimeoutMs: RECONNECT.connectTimeoutMs,
+      }),
     );
   }
+  succeeded(t, result);
+}
+
+/**
+ * The outcome of a rollout whose link was lost: the Pi reached again (bounded by RECONNECT) and
+ * the run followed to its end. When the Pi cannot be reached in time, a LinkLostError that says
+ * the outcome is not known yet, and where the Pi keeps it.
+ */
+export async function followAfterLoss(
+  lost: LinkLostError,
+  record: string,
+  follow: () => Promise<RemoteResult>,
+  reconnect: typeof RECONNECT = RECONNECT,
+): Promise<RemoteResult> {
+  const deadline = Date.now() + reconnect.windowMs;
+  let last: Error = lost;
+  for (let attempt = 0; attempt < 100 && Date.now() < deadline; attempt++) {
+    await new Promise((r) =>
+      setTimeout(r, attempt === 0 ? reconnect.pauseMs / 5 : reconnect.pauseMs),
+    );
+    try {
+      return await follow();
+    } catch (err) {
+      last = err as Error;
+    }
+  }
+  throw new LinkLostError(
+    `${lost.message}. The Pi could not be reached again within ${reconnect.windowMs / 1000} s to learn the outcome (${last.message}). The rollout goes on there by itself, to its end: it commits or rolls back, never leaves half a release current; its record is ${record}/log on the Pi. \`npm run drift\` reads what the Pi runs; the next up waits for the rollout and rolls out what differs.`,
+  );
 }
 
 /**
  * The release's files as the rollout reads them on stdin, one per line: `<name> <base64>`. The
- * compose file, then the release's secret variables (never on a command line).
+ * compose file, then the release's secret variables (never on a command line), then `.`.
  */
 export function releaseFiles(compose: string, env: ServiceEnv): string {
   const line = (name: string, text: string) => `${name} ${Buffer.from(text).toString("base64")}\n`;
-  return [line("docker-compose.yml", compose), line(ENVIRONMENT_FILE, environmentFile(env))].join(
-    "",
-  );
+  // "." ends the list: a link cut before it is a release that never arrived, never a short one
+  return [
+    line("docker-compose.yml", compose),
+    line(ENVIRONMENT_FILE, environmentFile(env)),
+    ".\n",
+  ].join("");
 }
 
 /** The Pi's Engine logs in to the registry; the password goes on stdin, never on a command line. */
@@ -91,10 +141,11 @@ export async function observeDrift(stored: StoredRollout): Promise<DriftItem[]> 
     project: t.project,
     release: t.release,
     refs: Object.values(services),
+    lockWait: lockWait(t),
   });
   let seen;
   try {
-    seen = parseObservation(await runOnPi(t, command, { timeoutMs: 120_000 }));
+    seen = parseObservation(await runOnPi(t, command, { timeoutMs: (lockWait(t) + 120) * 1000 }));
   } catch (err) {
     // Never "nothing there": an unreachable Pi is an error, and the refresh stops on it.
     throw new Error(

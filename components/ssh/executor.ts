@@ -42,7 +42,7 @@ const keyBlob = (hostKey: string): Buffer =>
 export async function runRemote(
   target: SshTarget,
   command: string,
-  opts: { stdin?: string; timeoutMs?: number } = {},
+  opts: { stdin?: string; timeoutMs?: number; connectTimeoutMs?: number } = {},
 ): Promise<RemoteResult> {
   const { Client } = await import("ssh2");
   const pinned = keyBlob(target.hostKey);
@@ -52,7 +52,7 @@ export async function runRemote(
     port: target.port,
     username: target.user,
     privateKey: target.privateKey,
-    readyTimeout: 20_000,
+    readyTimeout: opts.connectTimeoutMs ?? 20_000,
     keepaliveInterval: KEEPALIVE.intervalMs,
     keepaliveCountMax: KEEPALIVE.countMax,
     hostVerifier: (key: Buffer) => {

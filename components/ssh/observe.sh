@@ -4,12 +4,29 @@
 # Compose generation gives; only the fields drift compares, never a container's environment),
 # and the image id the Pi has for each expected reference. Sections start with `@`. Docker must
 # answer: an Engine that does not is an error, never "no containers".
-# Environment: LUCID_DIR, LUCID_PROJECT, LUCID_RELEASE. Arguments: the expected image references.
+# A rollout running on the Pi (one whose link was lost, say) is waited for, bounded: what is read
+# is a settled set, never one half way through a rollout.
+# Environment: LUCID_DIR, LUCID_PROJECT, LUCID_RELEASE, LUCID_LOCK_WAIT (seconds; default 0).
+# Arguments: the expected image references.
 set -euo pipefail
 shopt -s inherit_errexit
 dir="${LUCID_DIR:?}"
 project="${LUCID_PROJECT:?}"
 release="${LUCID_RELEASE:?}"
+lockwait="${LUCID_LOCK_WAIT:-0}"
+
+# The rollout's lock (rollout.sh), taken shared: many reads at once, never beside a rollout.
+lock="$dir/.rollout.lock"
+if [ -f "$lock" ]; then
+  exec 9<"$lock"
+  if ! flock -s -n 9; then
+    echo "lucid: a rollout ($(cat "$lock.holder" 2>/dev/null || echo "holder unknown")) is running on the Pi; reading back when it ends" >&2
+    flock -s -w "$lockwait" 9 || {
+      echo "lucid: a rollout ($(cat "$lock.holder" 2>/dev/null || echo "holder unknown")) still runs on the Pi after $lockwait s; read again when it has ended" >&2
+      exit 75
+    }
+  fi
+fi
 
 echo @current
 readlink "$dir/current" 2>/dev/null || echo -

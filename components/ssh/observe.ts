@@ -1,16 +1,25 @@
 import type { ContainerView, Observation } from "../drift";
 import { remoteCommand } from "./programs";
 
-/** The command line of observe.sh: what the Pi runs, read-only, in `@` sections. */
+/**
+ * The command line of observe.sh: what the Pi runs, read-only, in `@` sections; a rollout running
+ * there is waited for, `lockWait` seconds at most.
+ */
 export const observeCommand = (p: {
   remoteDir: string;
   project: string;
   release: string;
   refs: readonly string[];
+  lockWait: number;
 }): string =>
   remoteCommand(
     "observe",
-    { LUCID_DIR: p.remoteDir, LUCID_PROJECT: p.project, LUCID_RELEASE: p.release },
+    {
+      LUCID_DIR: p.remoteDir,
+      LUCID_PROJECT: p.project,
+      LUCID_RELEASE: p.release,
+      LUCID_LOCK_WAIT: p.lockWait,
+    },
     p.refs,
   );
 

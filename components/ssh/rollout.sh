@@ -2,27 +2,40 @@
 # The rollout of one release on the Pi: take the lock, write the release's files, pull, up, gate
 # on health, then commit (move `current`) or roll back. Volumes are never removed.
 # Run by `bash -c` over SSH, after compose.sh (components/pi-remote.ts sends both).
+#
+# It runs in two parts, so that a dropped link never cuts a rollout short: the part the SSH
+# channel runs takes the release's files off stdin into $LUCID_DIR/runs/<run>/, starts the
+# rollout proper detached from the channel (its own session, stdin /dev/null, its output to
+# files there), and follows its log to the end, exiting with its status. If the link goes, only
+# the follower dies: the rollout runs to its end, writes its whole record (runs/<run>/log and
+# rollout.log) and its exit status (runs/<run>/status), and a follower started again later
+# (LUCID_FOLLOW=1, no stdin) prints what it did.
 # Environment:
 #   LUCID_DIR             releases directory, e.g. /home/deploy/lucid
 #   LUCID_PROJECT         compose project: prefix of every container, network and volume
 #   LUCID_RELEASE         the release's name (a hash of its files)
+#   LUCID_RUN_ID          this rollout's name, unique per attempt (the client's: it finds it again)
 #   LUCID_HEALTH_TIMEOUT  seconds the set may take to become healthy before it is rolled back
 #   LUCID_KEEP            releases kept, current and previous included (at least 2)
 #   LUCID_LOCK_WAIT       seconds to wait for another rollout's lock
 #   LUCID_RECREATE        services whose containers go before `up` (drift compose does not undo)
 #   LUCID_POLL            seconds between looks at the health gate (default 2)
-# Stdin: the release's files, one per line, "<name> <base64>".
+#   LUCID_FOLLOW          1: take no files, start nothing; follow run LUCID_RUN_ID to its end
+# Stdin: the release's files, one per line, "<name> <base64>", then a line ".".
 set -euo pipefail
 shopt -s inherit_errexit
 dir="$(realpath -m -- "${LUCID_DIR:?}")" # one form of every path: `current` is compared with it
 project="${LUCID_PROJECT:?}"
 release="${LUCID_RELEASE:?}"
+run_id="${LUCID_RUN_ID:?}"
 timeout="${LUCID_HEALTH_TIMEOUT:?}"
 keep="${LUCID_KEEP:?}"
 lockwait="${LUCID_LOCK_WAIT:?}"
 recreate="${LUCID_RECREATE:-}"
 poll="${LUCID_POLL:-2}"
 [ "$keep" -ge 2 ] || keep=2
+[[ "$run_id" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || { echo "lucid: LUCID_RUN_ID '$run_id' is not a run name" >&2; exit 64; }
+run="$dir/runs/$run_id"
 # shellcheck source=compose.sh
 declare -F compose >/dev/null || . "$(dirname "${BASH_SOURCE[0]}")/compose.sh"
 # Milliseconds since the epoch: bounds are kept to the millisecond, not to the second.
@@ -33,10 +46,94 @@ now_ms() {
   else date +%s%3N; fi
 }
 
-pick_compose
+# The release's files off stdin into the run's directory (mode 700; each file 600), the names
+# checked; nothing is started unless all arrived. A link cut here leaves a run that never ran.
+intake() {
+  local name data complete=""
+  umask 077
+  mkdir -p "$dir/runs"
+  mkdir "$run" || { echo "lucid: run $run_id exists on the Pi already; nothing was changed" >&2; exit 1; }
+  mkdir "$run/files"
+  echo "$$" >"$run/intake" # who takes the files: a follower waits for it while it lives
+  while read -r name data; do
+    [ "$name" = . ] && complete=1 && break
+    [[ "$name" =~ ^[a-z0-9][a-z0-9._-]*$ ]] || { echo "lucid: refusing file name '$name'" >&2; exit 1; }
+    printf %s "$data" | base64 -d >"$run/files/$name"
+  done
+  [ -n "$complete" ] || { echo "lucid: the release's files did not all arrive (no closing line); nothing was started" >&2; exit 1; }
+  [ -s "$run/files/docker-compose.yml" ] || { echo "lucid: no compose file arrived" >&2; exit 1; }
+  umask 022
+}
+
+# Starts the rollout proper in its own session, this very program again (bash keeps the text it
+# was given in BASH_EXECUTION_STRING; from a checkout, the file), its output to the run's files.
+detach() {
+  local program=(-c "${BASH_EXECUTION_STRING:-}" lucid-rollout)
+  [ -n "${BASH_EXECUTION_STRING:-}" ] || program=("${BASH_SOURCE[0]}")
+  LUCID_DETACHED=1 setsid -f bash --norc "${program[@]}" </dev/null >"$run/out" 2>"$run/log"
+}
+
+# Prints the run's log as it grows until the rollout ends (bounded: its lock wait, pull and up,
+# health gate), then what it printed, and exits with its status. A rollout that ended without one
+# was killed (or the Pi restarted): said so, with where `current` points. (Bash alone: `tail -f
+# --pid` notices the end a second or more late.)
+follow() {
+  local pid="" i line part="" ended="" deadline
+  deadline=$(($(now_ms) + (lockwait + 600 + timeout + 60) * 1000))
+  [ -d "$run" ] || { echo "lucid: the Pi has no rollout $run_id ($run): it never started; nothing was changed" >&2; exit 66; }
+  for ((i = 0; i < 200; i++)); do
+    { [ -s "$run/pid" ] || [ -f "$run/status" ]; } && break
+    # an intake that ended (cut, or refused) never starts anything
+    [ ! -f "$run/log" ] && ! kill -0 "$(cat "$run/intake" 2>/dev/null || echo none)" 2>/dev/null && break
+    sleep 0.05
+  done
+  pid="$(cat "$run/pid" 2>/dev/null || true)"
+  if [ ! -f "$run/log" ]; then
+    echo "lucid: rollout $run_id never started on the Pi (its files did not all arrive); nothing was changed" >&2
+    exit 66
+  fi
+  if [ -n "${LUCID_FOLLOW:-}" ]; then
+    echo "lucid: $(date -u +%FT%TZ) run $run_id (release $release) followed again by its caller, after a lost link" >>"$dir/rollout.log" 2>/dev/null || true
+  fi
+  exec 3<"$run/log"
+  while :; do
+    # The status is written after the log's last line: seen first, the drain below gets them all.
+    { [ -f "$run/status" ] || [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; } && ended=1
+    while IFS= read -r line <&3; do
+      printf '%s\n' "$part$line" >&2
+      part=""
+    done
+    part+="$line" # a line still being written
+    [ -n "$ended" ] || [ "$(now_ms)" -ge "$deadline" ] && break
+    sleep 0.1
+  done
+  [ -z "$part" ] || printf '%s\n' "$part" >&2
+  if [ -f "$run/status" ]; then
+    cat "$run/out"
+    exit "$(cat "$run/status")"
+  fi
+  if [ -z "$ended" ]; then
+    echo "lucid: the rollout of release $release (run $run_id) is still running on the Pi after $((lockwait + 600 + timeout + 60)) s" >&2
+    exit 75
+  fi
+  echo "lucid: the rollout of release $release (run $run_id) ended on the Pi without a result: it was killed, or the Pi restarted. It never makes half a release current; \`current\` is $(readlink "$dir/current" 2>/dev/null || echo "not set")" >&2
+  exit 1
+}
+
+pick_compose # before anything is written: a Pi without Compose is told what to install
+if [ -z "${LUCID_DETACHED:-}" ]; then
+  if [ -z "${LUCID_FOLLOW:-}" ]; then
+    intake
+    detach
+  fi
+  follow
+fi
+# The rollout proper, detached. Its pid says it started; its status, however it ends, says how.
+echo "$$" >"$run/pid.tmp" && mv -f "$run/pid.tmp" "$run/pid"
+trap 'echo "$?" >"$run/status.tmp" && mv -f "$run/status.tmp" "$run/status"' EXIT
 mkdir -p "$dir/releases"
-# What the rollout says goes to the caller and to $dir/rollout.log, the Pi's own record: the
-# deploy user's alone (it names services, images and failures; an older one is made so too).
+# What the rollout says goes to the run's log (the follower shows it to the caller) and to
+# $dir/rollout.log, the Pi's own record of every run: the deploy user's alone (it names services, images and failures; an older one is made so too).
 { touch "$dir/rollout.log" && chmod 600 "$dir/rollout.log"; } 2>/dev/null ||
   echo "lucid: warning: $dir/rollout.log is not the deploy user's to write and make private" >&2
 exec 2> >(tee -a "$dir/rollout.log" >&2)
@@ -64,26 +161,23 @@ ends() {
   rm -f "$lock.holder"
   echo "lucid: $(date -u +%FT%TZ) rollout of release $release ends (exit $status)" >&2
   # The Pi's record is whole before the lock goes (so the next rollout's lines come after these):
-  # tee sees its input end and is let finish, for at most 5 s (a stalled caller must not keep the
-  # lock).
+  # tee sees its input end and is let finish, for at most 5 s (a stalled disk must not keep the
+  # lock). The status comes last: a follower that sees it has every line.
   exec 2>&-
   for ((i = 0; i < 50; i++)); do kill -0 "$record" 2>/dev/null || break; sleep 0.1; done
+  echo "$status" >"$run/status.tmp" && mv -f "$run/status.tmp" "$run/status"
   exit "$status"
 }
 trap ends EXIT
 
-# The release's files (the compose file and its `environment`, the secrets): each
-# written whole, mode 600, then moved into place, so no file is ever half written.
+# The release's files (the compose file and its `environment`, the secrets), whole since intake,
+# moved into the release's directory (a rename: no file is ever half there). Runs older than the
+# newest 20 go (their files held secrets; their logs are in rollout.log too).
 new="$dir/releases/$release"
 mkdir -p "$new"
-umask 077
-while read -r name data; do
-  [[ "$name" =~ ^[a-z0-9][a-z0-9._-]*$ ]] || { echo "lucid: refusing file name '$name'" >&2; exit 1; }
-  printf %s "$data" | base64 -d >"$new/$name.tmp"
-  mv -f "$new/$name.tmp" "$new/$name"
-done
-[ -s "$new/docker-compose.yml" ] || { echo "lucid: no compose file arrived" >&2; exit 1; }
-umask 022
+for f in "$run/files"/*; do mv -f "$f" "$new/"; done
+# shellcheck disable=SC2012 # run names are the client's [A-Za-z0-9._-]
+ls -1t "$dir/runs" | tail -n +21 | while read -r old; do rm -rf "${dir:?}/runs/$old"; done
 prev="$(readlink -e "$dir/current" 2>/dev/null || true)" # empty for a first release
 
 # A service whose process exits this many times during the gate (its restart policy starting it

@@ -1,3 +1,4 @@
+import { randomBytes } from "crypto";
 import type { RolloutSpec } from "../rollout-spec";
 import { remoteCommand } from "./programs";
 
@@ -7,15 +8,24 @@ export type RolloutValues = Pick<
   "remoteDir" | "project" | "release" | "healthTimeout" | "keepReleases"
 >;
 
-/** The environment rollout.sh reads. */
+/** A rollout attempt's name on the Pi (its directory under runs/): sortable, unique. */
+export const newRunId = (release: string, now = new Date()): string =>
+  `${now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}-${release.slice(0, 12)}-${randomBytes(3).toString("hex")}`;
+
+/** The environment rollout.sh reads; `runId` names the attempt (newRunId). */
 export function rolloutEnv(
   p: RolloutValues,
+  runId: string,
   recreate: readonly string[] = [],
 ): Record<string, string | number> {
   return {
     LUCID_DIR: p.remoteDir,
     LUCID_PROJECT: p.project,
     LUCID_RELEASE: p.release,
+    LUCID_RUN_ID: runId,
     LUCID_HEALTH_TIMEOUT: Math.floor(p.healthTimeout),
     LUCID_KEEP: Math.max(2, Math.floor(p.keepReleases)),
     LUCID_LOCK_WAIT: lockWait(p),
@@ -24,8 +34,15 @@ export function rolloutEnv(
 }
 
 /** The rollout's command line (the release's files go on its stdin: components/pi-remote.ts). */
-export const rolloutCommand = (p: RolloutValues, recreate: readonly string[] = []): string =>
-  remoteCommand("rollout", rolloutEnv(p, recreate));
+export const rolloutCommand = (
+  p: RolloutValues,
+  runId: string,
+  recreate: readonly string[] = [],
+): string => remoteCommand("rollout", rolloutEnv(p, runId, recreate));
+
+/** Follows rollout `runId` on the Pi again (after a dropped link): its log, then its status. */
+export const followCommand = (p: RolloutValues, runId: string): string =>
+  remoteCommand("rollout", { ...rolloutEnv(p, runId), LUCID_FOLLOW: 1 });
 
 /** Takes the set down under the rollout's lock; volumes stay (no -v), and so do the releases. */
 export const teardownCommand = (

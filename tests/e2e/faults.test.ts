@@ -1,5 +1,5 @@
 // Faults injected by the test itself on the real parts: a changed host key, a wrong deploy key,
-// the registry down during a push, the SSH connection dropped mid-rollout, the Pi unreachable
+// the registry down during a push, the SSH link cut in the health gate, the Pi unreachable
 // during refresh, the Pi's Engine restarted, two ups at once, a rollout already running on the
 // Pi, its disk full during a pull, a service that never becomes healthy. Each case ends with the
 // Pi running a known release, all healthy, and every volume byte-identical to before. It stops
@@ -132,29 +132,63 @@ describe("faults", () => {
     await expectGood(await release());
   });
 
-  test("the SSH connection dropped mid-rollout: never half a release; the next up completes", async () => {
+  // The link cut in the health gate (every SSH session of the deploy user killed; sshd itself
+  // stays): the rollout runs on, detached, to its own end; the client reaches the Pi again and
+  // follows the same run, so the outcome it reports is the Pi's. (A cut at each other step, and
+  // a Pi that reboots: tests/unit/rollout-program.test.ts, in milliseconds.)
+  const cutInTheGate = async (up: Promise<unknown>) => {
+    const from = fs.readFileSync(`${DIR}/rollout.log`, "utf8").length;
+    const thisRun = () => fs.readFileSync(`${DIR}/rollout.log`, "utf8").slice(from);
+    await until("the rollout's health gate", 300, () =>
+      thisRun().includes("its health gate waits"),
+    );
+    spawnSync("pkill", ["-KILL", "-u", "deploy", "sshd"]);
+    await up.catch(() => undefined);
+    return thisRun();
+  };
+
+  test("the SSH link cut in the health gate of a good change: the rollout ends on the Pi, up reports it committed", async () => {
     const good = await release();
     changeGateway();
-    const up = ctx.upMeantToFail();
-    await until("the rollout holds the Pi's lock", 300, () => fs.existsSync(`${LOCK}.holder`));
-    await sleep(1500);
-    spawnSync("pkill", ["-KILL", "-u", "deploy", "sshd"]);
-    await expect(up).rejects.toThrow(/may have finished there, rolled back, or be running still/);
+    const up = ctx.stack.up({ onOutput: ctx.onOutput });
+    const record = await cutInTheGate(up);
+    await up; // the outcome learnt from the Pi: committed
+    const now = await release();
+    expect(now).not.toBe(good);
+    expect(record).toMatch(
+      new RegExp(
+        `release ${now} is up; its health gate[\\s\\S]*followed again by its caller, after a lost link[\\s\\S]*rollout of release ${now} ends \\(exit 0\\)`,
+      ),
+    );
     for (const r of fs.readdirSync(`${DIR}/releases`)) {
       const file = `${DIR}/releases/${r}/docker-compose.yml`;
-      if (!fs.existsSync(file)) continue; // a release whose files never arrived
       expect([r, Object.keys(parse(fs.readFileSync(file, "utf8")).services).length]).toEqual([
         r,
         5,
       ]);
     }
-    expect(fs.readdirSync(`${DIR}/releases`)).toContain(
-      fs.readlinkSync(`${DIR}/current`).split("/")[1],
-    );
-    await ctx.stack.up({ onOutput: ctx.onOutput });
-    const now = await release();
-    expect(now).not.toBe(good);
     await expectGood(now);
+  });
+
+  test("the SSH link cut in the health gate of a change never healthy: rolled back on the Pi, up says so", async () => {
+    const good = await release();
+    const conf = fs.readFileSync(nginxConf, "utf8");
+    fs.writeFileSync(nginxConf, conf.replace("listen 8080;", "listen 8081;")); // the probe asks 8080
+    await ctx.stack.setConfig("lucid:pi.healthTimeout", { value: "10" }, true);
+    try {
+      const up = ctx.upMeantToFail();
+      const record = await cutInTheGate(up);
+      await expect(up).rejects.toThrow(
+        /api-gateway did not become healthy within 10 s; rolled back to release/,
+      );
+      expect(record).toMatch(
+        /followed again by its caller, after a lost link[\s\S]*rolled back to release[\s\S]*ends \(exit 1\)\n$/,
+      );
+    } finally {
+      fs.writeFileSync(nginxConf, conf);
+      await ctx.stack.removeConfig("lucid:pi.healthTimeout", true);
+    }
+    await expectGood(good);
   });
 
   test("an unreachable Pi: refresh fails clearly and never reads the rollout as gone", async () => {

@@ -32,7 +32,7 @@ const TOOLS = [
   ..."bash env awk base64 basename cat cut date dirname grep ln ls mkdir mv readlink rm sed".split(
     " ",
   ),
-  ..."chmod flock realpath sha256sum sleep sort tail tee touch tr wc".split(" "),
+  ..."chmod flock realpath setsid sha256sum sleep sort tail tee timeout touch tr wc".split(" "),
 ];
 const which = (tool: string): string => {
   for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
@@ -103,13 +103,16 @@ export class FakePi {
   }
 
   /**
-   * Starts a rollout and goes on (bounded: killed after 30 s); `done` is its result. Its own
-   * process group, so `kill` ends it and all it runs, as a reboot would.
+   * Starts a rollout and goes on (bounded: killed after 30 s); `done` is its result. `cut` ends
+   * what the SSH channel runs (the follower, its own process group), as a dropped link would;
+   * `kill` ends the rollout proper too (its own session, detached), as a reboot would. `stdin`:
+   * what reaches the program (default: the release's files, whole); `open` leaves it unclosed.
    */
   startRollOut(
     compose: string,
     values: Partial<RolloutValues> & { release: string },
     env: Record<string, string | number> = {},
+    opts: { stdin?: string; open?: boolean } = {},
   ) {
     const started = Date.now();
     const {
@@ -121,20 +124,67 @@ export class FakePi {
       LUCID_POLL: 0.05,
       ...env,
     });
+    const runDir = this.runDir();
     const child = spawn(bash, argv, { env: vars, detached: true });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.stdin.end(releaseFiles(compose, PROVIDER_SECRETS));
-    const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 30_000);
+    const input = opts.stdin ?? releaseFiles(compose, PROVIDER_SECRETS);
+    if (opts.open) child.stdin.write(input);
+    else child.stdin.end(input);
+    const cut = () => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    };
+    const kill = () => {
+      cut();
+      const pid = fs.existsSync(`${runDir}/pid`)
+        ? Number(fs.readFileSync(`${runDir}/pid`, "utf8"))
+        : 0;
+      try {
+        if (pid > 0) process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(kill, 30_000);
     const done = new Promise<Run>((resolve) =>
       child.on("close", (code) => {
         clearTimeout(timer);
         resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started });
       }),
     );
-    return { done, kill: () => process.kill(-child.pid!, "SIGKILL") };
+    return { done, cut, kill, runDir };
+  }
+
+  private runs = 0;
+  /** The run name of the last rollout started (its directory: runs/<id>). */
+  lastRunId = "";
+  private nextRunId(release: string): string {
+    this.lastRunId = `run${++this.runs}-${release}`;
+    return this.lastRunId;
+  }
+
+  /** A run's directory on the fake Pi (default: the last one started). */
+  runDir(id = this.lastRunId): string {
+    return path.join(this.dir, "runs", id);
+  }
+
+  /** The run's exit status once it ended, else null. */
+  runStatus(id = this.lastRunId): number | null {
+    const f = path.join(this.runDir(id), "status");
+    return fs.existsSync(f) ? Number(fs.readFileSync(f, "utf8")) : null;
+  }
+
+  /** Follows a run again, as the client does after a lost link: LUCID_FOLLOW=1, no stdin. */
+  follow(values: Partial<RolloutValues> & { release: string }, id = this.lastRunId): Run {
+    const env = { ...this.rolloutValues(values), LUCID_RUN_ID: id, LUCID_FOLLOW: 1 };
+    this.lastRunId = id;
+    return this.run("rollout", env);
   }
 
   private rolloutValues(
@@ -143,6 +193,7 @@ export class FakePi {
   ) {
     return rolloutEnv(
       { remoteDir: this.dir, project: "lucid", healthTimeout: 5, keepReleases: 3, ...values },
+      this.nextRunId(values.release),
       recreate,
     );
   }
@@ -220,6 +271,33 @@ export class FakePi {
   /** Docker calls matching this glob (over "<program> <args>") fail from now on. */
   failCalls(glob: string): void {
     fs.appendFileSync(path.join(this.state, "fail"), `${glob}\n`);
+  }
+
+  /** Docker calls matching this glob wait from now on, until `go` (at most 20 s). */
+  hold(glob: string): void {
+    fs.appendFileSync(path.join(this.state, "hold"), `${glob}\n`);
+  }
+
+  /** Waits (bounded: 10 s) until a call is held; returns it. */
+  async held(): Promise<string> {
+    const f = path.join(this.state, "held");
+    for (let i = 0; i < 200 && !fs.existsSync(f); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!fs.existsSync(f)) throw new Error("no Docker call was held within 10 s");
+    return fs.readFileSync(f, "utf8").trim();
+  }
+
+  /** Lets held calls go on. */
+  go(): void {
+    fs.writeFileSync(path.join(this.state, "go"), "");
+  }
+
+  /** Waits (bounded: 20 s) until the run has a status; returns it. */
+  async ended(id = this.lastRunId): Promise<number> {
+    for (let i = 0; i < 400 && this.runStatus(id) === null; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const status = this.runStatus(id);
+    if (status === null) throw new Error(`run ${id} did not end within 20 s`);
+    return status;
   }
 
   images(): string[] {

@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -101,5 +102,49 @@ describe.each<Generation>(["v2", "v1"])("reading the Pi back, Compose %s", (gene
     const r = observe();
     expect(r.code).not.toBe(0);
     expect(r.stdout).not.toContain("@containers");
+  });
+
+  // A rollout still running (its link lost, say): the read waits for it, bounded, and never
+  // reads a set half way through.
+  const holdLock = async (seconds: number) => {
+    const lock = path.join(pi.dir, ".rollout.lock");
+    fs.writeFileSync(`${lock}.holder`, "pid 4242, release r2\n");
+    const holder = spawn("flock", [lock, "sleep", String(seconds)], { stdio: "ignore" });
+    for (let i = 0; i < 100 && spawnSync("flock", ["-n", lock, "true"]).status === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    return holder;
+  };
+  const observeWaiting = (wait: number) =>
+    pi.run(
+      "observe",
+      { LUCID_DIR: pi.dir, LUCID_PROJECT: "lucid", LUCID_RELEASE: "r1", LUCID_LOCK_WAIT: wait },
+      { args: Object.values(services) },
+    );
+
+  test("a rollout running on the Pi is waited for; the read comes after it", async () => {
+    const holder = await holdLock(1.5);
+    try {
+      const r = observeWaiting(20);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(
+        "a rollout (pid 4242, release r2) is running on the Pi; reading back when it ends",
+      );
+      expect(r.ms).toBeGreaterThanOrEqual(1000);
+      expect(driftOf(want, parseObservation(r.stdout))).toEqual([]);
+    } finally {
+      holder.kill();
+    }
+  });
+
+  test("a rollout running past the wait: an error, exit 75, never a half-way read", async () => {
+    const holder = await holdLock(5);
+    try {
+      const r = observeWaiting(1);
+      expect(r.code).toBe(75);
+      expect(r.stderr).toContain("still runs on the Pi after 1 s; read again when it has ended");
+      expect(r.stdout).toBe("");
+    } finally {
+      holder.kill();
+    }
   });
 });

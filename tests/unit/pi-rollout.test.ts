@@ -158,6 +158,7 @@ describe("PiRollout provider", () => {
     const compose = "services:\n  api:\n    image: a\n  tor:\n    image: b\n";
     const env = { api: { TOKEN: "s3cr3t", Q: "'a' #b ${c}" }, "tor-x": { T: " t " }, tor: {} };
     const lines = releaseFiles(compose, env).trimEnd().split("\n");
+    expect(lines.pop()).toBe("."); // the end: a list cut short is never taken for a whole one
     const files = Object.fromEntries(
       lines.map((l) => {
         const [name, data] = l.split(" ");
@@ -187,12 +188,14 @@ describe("the rollout's values", () => {
         healthTimeout: 300.7,
         keepReleases: 1,
       },
+      "20261129T090000Z-abc-0a1b2c",
       ["api-server", "tor-proxy"],
     );
     expect(env).toEqual({
       LUCID_DIR: "/home/pi/my lucid",
       LUCID_PROJECT: "lucid",
       LUCID_RELEASE: "abc",
+      LUCID_RUN_ID: "20261129T090000Z-abc-0a1b2c",
       LUCID_HEALTH_TIMEOUT: 300,
       LUCID_KEEP: 2,
       LUCID_LOCK_WAIT: 420,

@@ -1,11 +1,12 @@
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { releaseFiles } from "../../components/pi-remote";
 import { remoteCommand } from "../../components/ssh/programs";
 import { lucidCompose } from "../../infra/lucid";
 import { SERVICES } from "../../infra/services";
 import { AWKWARD_ENV } from "../support/awkward-env";
-import { FakePi, type Generation } from "../support/fake-pi";
+import { FakePi, PROVIDER_SECRETS, type Generation } from "../support/fake-pi";
 
 // rollout.sh and teardown.sh as the Pi runs them, on a fake Docker (no Engine): every verdict of
 // the lock, the file intake, the health gate, rollback and pruning, for both Compose generations.
@@ -229,7 +230,7 @@ describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) 
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("refusing file name '../escape'");
     expect(fs.existsSync(path.join(pi.dir, "..", "escape"))).toBe(false);
-    const none = pi.run("rollout", envFor(pi, "r2"), { stdin: "" });
+    const none = pi.run("rollout", envFor(pi, "r2"), { stdin: ".\n" });
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("no compose file arrived");
     expect(pi.calls().filter((c) => / (pull|up) /.test(c))).toEqual([]);
@@ -389,6 +390,148 @@ describe.each<Generation>(["v2", "v1"])("the lock, with Compose %s", (generation
   }, 30_000);
 });
 
+// A link cut at each step (the follower ended as a dropped channel ends it; the rollout proper
+// runs detached): the rollout goes on to its own end, its record whole, and a follower started
+// again later learns the outcome. And a Pi that reboots: no result, said so.
+describe.each<Generation>(["v2", "v1"])("a link cut mid-rollout, with Compose %s", (generation) => {
+  beforeEach(() => (pi = new FakePi(generation)));
+  const r2 = () => composeAt("1", { "api-server": "2" });
+  const record = (release: string) =>
+    pi.log().slice(pi.log().lastIndexOf(`rollout of release ${release} begins`));
+
+  test("during file intake: nothing starts, nothing changes, and a follower says so", async () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    // every Docker call but pick_compose's question which Compose there is
+    const changing = () => pi.calls().filter((c) => !/ compose version$/.test(c));
+    const calls = changing().length;
+    const whole = releaseFiles(r2(), PROVIDER_SECRETS);
+    const run = pi.startRollOut(
+      r2(),
+      { release: "r2" },
+      {},
+      { stdin: whole.slice(0, -2), open: true },
+    );
+    for (let i = 0; i < 100 && !fs.existsSync(path.join(run.runDir, "files")); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    run.cut();
+    await run.done;
+    const again = pi.follow({ release: "r2" });
+    expect(again.code).toBe(66);
+    expect(again.stderr).toContain(
+      "never started on the Pi (its files did not all arrive); nothing was changed",
+    );
+    expect(changing().length).toBe(calls);
+    expect([pi.current(), pi.releases()]).toEqual(["r1", ["r1"]]);
+    // the list cut short, the channel closed: refused, never a release without its last file
+    const short = pi.run("rollout", envFor(pi, "r2"), { stdin: whole.slice(0, -2) });
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain(
+      "the release's files did not all arrive (no closing line); nothing was started",
+    );
+    expect(pi.releases()).toEqual(["r1"]);
+  });
+
+  test("during the pull: the rollout goes on to a healthy release; the follower reports it", async () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    pi.hold("* pull *");
+    const run = pi.startRollOut(r2(), { release: "r2" });
+    expect(await pi.held()).toMatch(/ pull --quiet$/);
+    run.cut();
+    await run.done;
+    pi.go();
+    const again = pi.follow({ release: "r2" });
+    expect([again.code, again.stdout.trim()]).toEqual([0, "lucid: release r2 is healthy"]);
+    expect(again.stderr).toContain("rollout of release r2 ends (exit 0)");
+    expect(pi.current()).toBe("r2");
+    expect(record("r2")).toMatch(
+      /holds the lock\n.*followed again by its caller, after a lost link\n.*is up;.*\n.*ends \(exit 0\)\n$/,
+    );
+  });
+
+  test("during the health gate of a change that turns healthy: committed, the record whole", async () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    pi.setHealth(ref("api-server", "2"), "starting");
+    const run = pi.startRollOut(r2(), { release: "r2", healthTimeout: 20 });
+    for (let i = 0; i < 200 && !pi.log().includes("release r2 is up"); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    run.cut();
+    const cut = await run.done;
+    expect(cut.stderr).not.toContain("ends");
+    // turns healthy half a second later, while a follower (the client back) waits for the end
+    const later = spawn("sh", [
+      "-c",
+      `sleep 0.5; echo healthy > '${pi.state}/health/${ref("api-server", "2").replace(/\//g, "_")}'`,
+    ]);
+    const again = pi.follow({ release: "r2", healthTimeout: 20 });
+    later.kill();
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(
+      /rollout of release r2 begins[\s\S]*health gate[\s\S]*ends \(exit 0\)/,
+    );
+    expect([pi.current(), pi.runStatus()]).toEqual(["r2", 0]);
+    expect(record("r2")).toContain("rollout of release r2 ends (exit 0)");
+  });
+
+  test("during the health gate of a change never healthy: rolled back, the record whole", async () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    pi.setHealth(ref("api-server", "2"), "starting");
+    const run = pi.startRollOut(r2(), { release: "r2", healthTimeout: 1 });
+    for (let i = 0; i < 200 && !pi.log().includes("release r2 is up"); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    run.cut();
+    await run.done;
+    expect(await pi.ended()).toBe(1);
+    expect(pi.current()).toBe("r1");
+    expect(byImage("api-server")).toBe(ref("api-server", "1"));
+    expect(record("r2")).toMatch(
+      /api-server did not become healthy within 1 s; rolled back to release r1\n.*ends \(exit 1\)\n$/,
+    );
+    const again = pi.follow({ release: "r2", healthTimeout: 1 });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("rolled back to release r1");
+  });
+
+  test("after the commit, while older releases are pruned: committed and pruned", async () => {
+    for (const [r, v] of [
+      ["r1", "1"],
+      ["r2", "2"],
+    ] as const)
+      expect(pi.rollOut(composeAt(v), { release: r, keepReleases: 2 }).code).toBe(0);
+    pi.hold("docker rmi *");
+    const run = pi.startRollOut(composeAt("3"), { release: "r3", keepReleases: 2 });
+    await pi.held();
+    expect(pi.current()).toBe("r3");
+    run.cut();
+    await run.done;
+    pi.go();
+    expect(await pi.ended()).toBe(0);
+    expect(pi.releases()).toEqual(["r2", "r3"]);
+    expect(record("r3")).toMatch(/ends \(exit 0\)\n$/);
+  });
+
+  test("the Pi rebooted mid-rollout (the rollout killed): no result, said so, `current` named", async () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    pi.setHealth(ref("api-server", "2"), "starting");
+    const run = pi.startRollOut(r2(), { release: "r2", healthTimeout: 20 });
+    for (let i = 0; i < 200 && !pi.log().includes("release r2 is up"); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    run.kill();
+    await run.done;
+    const again = pi.follow({ release: "r2" });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(
+      "ended on the Pi without a result: it was killed, or the Pi restarted. It never makes half a release current; `current` is releases/r1",
+    );
+    const unknown = pi.follow({ release: "r9" }, "no-such-run");
+    expect([unknown.code, unknown.stderr]).toEqual([
+      66,
+      expect.stringContaining("it never started; nothing was changed"),
+    ]);
+  });
+
+  const byImage = (svc: string) => pi.containers().find((c) => c.service === svc)?.image;
+});
+
 describe("Compose generations", () => {
   test("teardown waits for a rollout that holds the lock, bounded; takes nothing down meanwhile", async () => {
     pi = new FakePi("v2");
@@ -467,6 +610,7 @@ function envFor(p: FakePi, release: string) {
     LUCID_DIR: p.dir,
     LUCID_PROJECT: "lucid",
     LUCID_RELEASE: release,
+    LUCID_RUN_ID: `run-${release}`,
     LUCID_HEALTH_TIMEOUT: 5,
     LUCID_KEEP: 3,
     LUCID_LOCK_WAIT: 1,
