@@ -12,7 +12,8 @@ import * as path from "path";
 import program from "../index";
 import { driftReport } from "../components/drift";
 import { refreshDrift } from "../stacks/drift-check";
-import { checkConfig } from "../stacks/config";
+import { checkConfig, isSecretKey } from "../stacks/config";
+import { setConfigValue } from "../stacks/config-set";
 import { stderrOf, unseenErrors } from "../stacks/run-errors";
 import { SERVICE_NAMES } from "../infra/services";
 import { DEV_PASSPHRASE, DEV_PINNED, pinDevMachine } from "../stacks/dev-machine";
@@ -112,7 +113,8 @@ async function runConfig(
   if (action === "set") {
     // No value on the command line: from stdin (a command line is visible to every user).
     const value = config.value ?? (await readStdin());
-    await stack.setConfig(key, { value, secret }, byPath);
+    // A secret key is stored encrypted whether or not --secret was given.
+    await setConfigValue(stack, key, { value, secret: secret || isSecretKey(key) }, byPath);
   } else if (action === "rm") {
     await stack.removeConfig(key, byPath);
   } else {

@@ -52,7 +52,7 @@ status=0
 # the Pi's Compose v2 flavour), half-open (one SSH connection of its own cut) and plain-cli (the
 # plain `pulumi` CLI, its Pi an amd64 one). faults.test.ts, which takes the registry and the Pi's
 # Engine down, comes last of the others (tests/support/sequencer.js): all this is done by then.
-LIGHT='tests/(unit|setup)/|hardening\.test|bad-config\.test|compose-v2\.test|half-open\.test|plain-cli\.test'
+LIGHT='tests/(unit|setup)/|hardening\.test|bad-config\.test|compose-v2\.test|half-open\.test|plain-cli\.test|config-set\.test'
 rm -f "$LUCID_LOG"/jest*.json # a jest that dies must not be counted from an older run
 reports=("$LUCID_LOG/jest.json")
 if [[ $# -eq 0 ]]; then

@@ -199,6 +199,12 @@ export type { ServiceEnv };
 /** Config keys whose values are credentials: set with --secret, never seen by the schema. */
 const SECRET_KEYS = ["sshPrivateKey", "registryPassword", "apiToken", "serviceEnv"] as const;
 
+/** Whether a config key (`lucid:x`, `x`, or a path in it: `serviceEnv.api-server.K`) holds a secret. */
+export const isSecretKey = (key: string): boolean =>
+  (SECRET_KEYS as readonly string[]).includes(
+    key.replace(new RegExp(`^${NAMESPACE}:`), "").split(/[.[]/)[0],
+  );
+
 /** The variable api-server reads its bearer token from; the stack sets it (lucid:apiToken). */
 export const API_TOKEN_ENV = "LUCID_API_TOKEN";
 

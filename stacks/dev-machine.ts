@@ -1,6 +1,7 @@
 import type * as auto from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
+import { setConfigValue } from "./config-set";
 import { lucidHome } from "./workspace";
 
 /** The dev stack's secrets are local test keys; its passphrase is no secret. */
@@ -41,6 +42,6 @@ export async function pinDevMachine(
   }
   const key = current["lucid:sshPrivateKey"];
   if (key?.value !== keys.privateKey || !key.secret) {
-    await stack.setConfig("lucid:sshPrivateKey", { value: keys.privateKey, secret: true });
+    await setConfigValue(stack, "lucid:sshPrivateKey", { value: keys.privateKey, secret: true });
   }
 }

@@ -1,4 +1,4 @@
-import { ConfigError, parseStackConfig } from "../../stacks/config";
+import { ConfigError, isSecretKey, parseStackConfig } from "../../stacks/config";
 import { stackFileConfig } from "../support/stack-file";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMq9iHC/UeX6jlROqHzrZOVGs4DsHHPmY6hx3Zdf0iXy";
@@ -282,4 +282,18 @@ describe("committed stack files", () => {
     );
     expect(cfg.pi.host).toBe("10.250.0.2");
   });
+});
+
+describe("isSecretKey: what `lucid config set` stores encrypted without --secret", () => {
+  test.each([
+    ["lucid:sshPrivateKey", true],
+    ["sshPrivateKey", true],
+    ["lucid:registryPassword", true],
+    ["lucid:apiToken", true],
+    ["lucid:serviceEnv.api-server.TOKEN", true],
+    ['lucid:serviceEnv["api-server"]', true],
+    ["lucid:pi.host", false],
+    ["lucid:registry.username", false],
+    ["lucid:sshPrivateKeyNote", false],
+  ])("%s: %s", (key, secret) => expect(isSecretKey(key)).toBe(secret));
 });
