@@ -20,88 +20,10 @@ import { DEV_PASSPHRASE, DEV_PINNED, pinDevMachine } from "../stacks/dev-machine
 import { imageShape, startProgress, type Progress } from "../stacks/progress";
 import { stackFileConfig, machineWorkDir, trackedConfig } from "../stacks/work-dir";
 import { lucidHome, openStack } from "../stacks/workspace";
-
-const COMMANDS = [
-  "up",
-  "preview",
-  "refresh",
-  "drift",
-  "destroy",
-  "outputs",
-  "cancel",
-  "config",
-] as const;
-const CONFIG_ACTIONS = ["set", "get", "rm"] as const;
-type Command = (typeof COMMANDS)[number];
-interface Args {
-  command: Command;
-  stack: string;
-  /** up/preview: refresh from the Pi first, so drift is healed in the same run. */
-  refresh: boolean;
-  /** outputs: print secret values too. */
-  showSecrets: boolean;
-  /** config: what to do, to which key (`lucid:<name>`, a path into it with --path). */
-  config?: {
-    action: (typeof CONFIG_ACTIONS)[number];
-    key: string;
-    value?: string;
-    secret: boolean;
-    path: boolean;
-  };
-}
+import { parseArgs, type Args } from "./args";
 
 /** Exit code of `drift` when the Pi differs from the release (1 is any error). */
 const DRIFTED = 2;
-
-function parseArgs(argv: string[]): Args {
-  const [command, ...rest] = argv;
-  if (!COMMANDS.includes(command as Command)) {
-    throw new Error(
-      `usage: lucid <${COMMANDS.join("|")}> [--stack NAME]  (got '${command ?? ""}')`,
-    );
-  }
-  let stack = "dev";
-  let refresh = false;
-  let showSecrets = false;
-  let secret = false;
-  let byPath = false;
-  const positional: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    if (rest[i] === "--stack" || rest[i] === "-s") stack = rest[++i] ?? "";
-    else if (rest[i] === "--refresh" && (command === "up" || command === "preview")) refresh = true;
-    else if (rest[i] === "--show-secrets" && (command === "outputs" || command === "config"))
-      showSecrets = true;
-    else if (rest[i] === "--secret" && command === "config") secret = true;
-    else if (rest[i] === "--path" && command === "config") byPath = true;
-    else if (command === "config" && !rest[i].startsWith("-")) positional.push(rest[i]);
-    else if (rest[i] !== "--yes" && rest[i] !== "-y")
-      throw new Error(`lucid: unknown argument '${rest[i]}'`);
-  }
-  if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new Error("lucid: --stack needs a stack name");
-  const args: Args = { command: command as Command, stack, refresh, showSecrets };
-  if (command === "config") {
-    const [action, key, value, ...extra] = positional;
-    const usage = "usage: lucid config <set KEY [VALUE] | get KEY | rm KEY> [--secret] [--path]";
-    if (!CONFIG_ACTIONS.includes(action as (typeof CONFIG_ACTIONS)[number]))
-      throw new Error(
-        `lucid config: ${action ? `unknown action '${action}'` : "no action"} (${usage})`,
-      );
-    if (!key || !/^lucid:[A-Za-z][A-Za-z0-9]*([.[][A-Za-z0-9\]"_-]*)*$/.test(key))
-      throw new Error(`lucid config: KEY must be lucid:<name>, got '${key ?? ""}' (${usage})`);
-    if (extra.length > 0 || (action !== "set" && value !== undefined))
-      throw new Error(
-        `lucid config ${action}: unexpected argument '${extra[0] ?? value}' (${usage})`,
-      );
-    args.config = {
-      action: action as (typeof CONFIG_ACTIONS)[number],
-      key,
-      value,
-      secret,
-      path: byPath,
-    };
-  }
-  return args;
-}
 
 /** `lucid config`: a stack's config, set, read or removed as `pulumi config` does it. */
 async function runConfig(

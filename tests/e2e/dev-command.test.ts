@@ -72,7 +72,7 @@ describe("scripts/dev-up.sh (README command 1)", () => {
     expect(get().code).not.toBe(0);
     expect(lucid("config", "frob", "--stack", "dev")).toMatchObject({ code: 1 });
     expect(lucid("config", "set", "pi.host", "x", "--stack", "dev").out).toContain(
-      "KEY must be lucid:<name>",
+      "the key given is not lucid:<name>",
     );
   });
 });
