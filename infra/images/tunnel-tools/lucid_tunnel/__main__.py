@@ -15,6 +15,9 @@ from stem.connection import AuthenticationFailure
 from stem.control import Controller
 
 
+KEEP_S = 5  # seconds between looks at whether the onion is still published, and where to
+
+
 def config() -> dict:
     return {
         "control_host": os.environ.get("TOR_CONTROL_HOST", "tor-proxy"),
@@ -45,7 +48,31 @@ def status(cfg: dict) -> dict:
             "bootstrap": phase,
             "progress": int(phase.split("PROGRESS=")[1].split()[0]) if "PROGRESS=" in phase else None,
             "network": ctl.get_conf("DisableNetwork") != "1",
+            "onion": onion_state(cfg, ctl),
         }
+
+
+def target_address(cfg: dict) -> str:
+    """The target as Tor is given it: the gateway's address now. Tor resolves a name once, when the
+    service is added, so a gateway recreated at another address would leave the onion pointing at
+    the old one; the address is looked up here, and looked at again while `run` runs."""
+    host, port = cfg["target"].rsplit(":", 1)
+    return f"{socket.gethostbyname(host)}:{port}"
+
+
+def onion_state(cfg: dict, ctl: Controller) -> dict | None:
+    """The kept onion: its hostname, whether this Tor serves it now, and the address it was last
+    published to (None before the first publication)."""
+    host_file, published = cfg["state"] / "hostname", cfg["state"] / "published"
+    if not host_file.exists():
+        return None
+    hostname = host_file.read_text().strip()
+    served = ctl.list_ephemeral_hidden_services(default=[], our_services=False, detached=True)
+    return {
+        "hostname": hostname,
+        "served": hostname.removesuffix(".onion") in served,
+        "address": published.read_text().strip() if published.exists() else None,
+    }
 
 
 def publish(cfg: dict, ctl: Controller | None = None) -> dict:
@@ -57,10 +84,11 @@ def publish(cfg: dict, ctl: Controller | None = None) -> dict:
             return publish(cfg, own)
     key_file, host_file = cfg["state"] / "onion_key", cfg["state"] / "hostname"
     key_type, key = ("ED25519-V3", onion_key(cfg)) if key_file.exists() else ("NEW", "ED25519-V3")
-    report = {"target": cfg["target"], "port": cfg["virtual_port"]}
+    address = target_address(cfg)
+    report = {"target": cfg["target"], "address": address, "port": cfg["virtual_port"]}
     try:
         svc = ctl.create_ephemeral_hidden_service(
-            {cfg["virtual_port"]: cfg["target"]}, key_type=key_type, key_content=key,
+            {cfg["virtual_port"]: address}, key_type=key_type, key_content=key,
             await_publication=False, detached=True,
         )
     except ProtocolError as err:
@@ -72,6 +100,7 @@ def publish(cfg: dict, ctl: Controller | None = None) -> dict:
         if key_type == "NEW":
             _write_private(key_file, svc.private_key)
         host_file.write_text(hostname + "\n")
+        (cfg["state"] / "published").write_text(address + "\n")
     except BaseException:
         # a service whose key was not kept would be an address nobody can have again: gone
         ctl.remove_ephemeral_hidden_service(svc.service_id)
@@ -120,6 +149,24 @@ def _write_private(path: Path, content: str) -> None:
         os.unlink(tmp)
 
 
+def keep_published(cfg: dict, ctl: Controller) -> dict | None:
+    """Publishes the onion again when this Tor no longer serves it (tor-proxy was recreated or
+    restarted: ephemeral services go with it) or the gateway's address is not the one it points at
+    (api-gateway was recreated elsewhere): same key, same address. The report when it did."""
+    state = onion_state(cfg, ctl)
+    if state is None:
+        return None
+    why = None
+    if not state["served"]:
+        why = "Tor no longer served it"
+    elif state["address"] != target_address(cfg):
+        why = f"{cfg['target']} is at {target_address(cfg)}, not {state['address']}"
+        ctl.remove_ephemeral_hidden_service(state["hostname"].removesuffix(".onion"))
+    if why is None:
+        return None
+    return {**publish(cfg, ctl), "again": why}
+
+
 def publish_when_ready(cfg: dict, wait_s: int = 60) -> dict:
     """`run` starts beside Tor, which may not answer on its control port yet: tried once a second
     for at most wait_s seconds, so a start-up race is waited out, not a crash to restart."""
@@ -157,9 +204,20 @@ def main(argv: list) -> int:
             while True:
                 print(f"lucid_tunnel: {err}", file=sys.stderr, flush=True)
                 time.sleep(60)
-        while True:  # keep reporting; Docker's health check watches the control port
-            time.sleep(60)
-            print(json.dumps(status(cfg)), flush=True)
+        # Kept published: looked at every few seconds (Docker's health check watches the control
+        # port); a Tor briefly away (being recreated) is waited for, said once a minute at most.
+        said = 0.0
+        while True:
+            time.sleep(KEEP_S)
+            try:
+                with connect(cfg) as ctl:
+                    again = keep_published(cfg, ctl)
+                if again:
+                    print(json.dumps(again), flush=True)
+            except (SocketError, ProtocolError, AuthenticationFailure, OSError) as err:
+                if time.monotonic() - said > 60:
+                    said = time.monotonic()
+                    print(f"lucid_tunnel: keeping the onion published: {err}", file=sys.stderr, flush=True)
     except (SocketError, ProtocolError, AuthenticationFailure, OSError, ValueError) as err:
         print(f"lucid_tunnel: {cfg['control_host']}:{cfg['control_port']}: {err}", file=sys.stderr)
         return 1
