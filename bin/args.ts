@@ -20,6 +20,14 @@ export interface Args {
   refresh: boolean;
   /** outputs: print secret values too. */
   showSecrets: boolean;
+  /** up/destroy on a stack other than dev: go on without asking (the preview is not shown). */
+  yes: boolean;
+  /** up: show each resource's detailed diff, as `pulumi up --diff`. */
+  diff: boolean;
+  /** up/preview/refresh/destroy: only these resources (URNs), as `pulumi up --target`. */
+  targets: string[];
+  /** up/preview/refresh: fail if anything would change, as `pulumi up --expect-no-changes`. */
+  expectNoChanges: boolean;
   /** config: what to do, to which key (`lucid:<name>`, a path into it with --path). */
   config?: {
     action: (typeof CONFIG_ACTIONS)[number];
@@ -42,16 +50,37 @@ export function parseArgs(argv: string[]): Args {
   let showSecrets = false;
   let secret = false;
   let byPath = false;
+  let yes = false;
+  let diff = false;
+  let expectNoChanges = false;
+  const targets: string[] = [];
   const positional: string[] = [];
+  const is = (...commands: Command[]) => commands.includes(command as Command);
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === "--stack" || rest[i] === "-s") stack = rest[++i] ?? "";
-    else if (rest[i] === "--refresh" && (command === "up" || command === "preview")) refresh = true;
+    else if ((rest[i] === "--yes" || rest[i] === "-y") && is("up", "destroy", "refresh"))
+      yes = true;
+    else if (rest[i] === "--diff" && is("up", "preview")) diff = true;
+    else if (rest[i] === "--expect-no-changes" && is("up", "preview", "refresh"))
+      expectNoChanges = true;
+    else if (
+      (rest[i] === "--target" || rest[i] === "-t") &&
+      is("up", "preview", "refresh", "destroy")
+    ) {
+      const urn = rest[++i] ?? "";
+      if (!urn.startsWith("urn:pulumi:"))
+        throw new Error(
+          `lucid ${command}: --target needs a resource's URN (urn:pulumi:…; \`pulumi stack --show-urns\` lists them)`,
+        );
+      targets.push(urn);
+    } else if (rest[i] === "--refresh" && (command === "up" || command === "preview"))
+      refresh = true;
     else if (rest[i] === "--show-secrets" && (command === "outputs" || command === "config"))
       showSecrets = true;
     else if (rest[i] === "--secret" && command === "config") secret = true;
     else if (rest[i] === "--path" && command === "config") byPath = true;
     else if (command === "config" && !rest[i].startsWith("-")) positional.push(rest[i]);
-    else if (rest[i] !== "--yes" && rest[i] !== "-y")
+    else
       throw new Error(
         rest[i].startsWith("-")
           ? `lucid ${command}: unknown option '${rest[i]}'`
@@ -59,7 +88,16 @@ export function parseArgs(argv: string[]): Args {
       );
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new Error("lucid: --stack needs a stack name");
-  const args: Args = { command: command as Command, stack, refresh, showSecrets };
+  const args: Args = {
+    command: command as Command,
+    stack,
+    refresh,
+    showSecrets,
+    yes,
+    diff,
+    targets,
+    expectNoChanges,
+  };
   if (command === "config") {
     const [action, key, value, ...extra] = positional;
     const usage = "usage: lucid config <set KEY [VALUE] | get KEY | rm KEY> [--secret] [--path]";

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // lucid <up|preview|refresh|drift|destroy|outputs|cancel> [--stack NAME] [--refresh] [--yes]
+//       [--diff] [--target URN]... [--expect-no-changes]
 //       [--show-secrets] (outputs: print secret outputs' values, e.g. the API token)
+// (up and destroy on a stack other than dev show the preview and ask first, unless --yes; with
+// no terminal to ask on they need --yes)
 // lucid config <set KEY [VALUE] | get KEY | rm KEY> [--secret] [--path] [--stack NAME]
 //       (as `pulumi config`; set reads VALUE from stdin when it is not given: a key file, say)
 // (cancel removes the lock an interrupted run left behind; drift exits 0 when the Pi runs what
@@ -9,6 +12,7 @@
 // built CLI and a local backend (see stacks/workspace.ts for why).
 import * as auto from "@pulumi/pulumi/automation";
 import * as path from "path";
+import * as readline from "readline/promises";
 import program from "../index";
 import { driftReport } from "../components/drift";
 import { refreshDrift } from "../stacks/drift-check";
@@ -87,11 +91,42 @@ async function run(args: Args, stack: auto.Stack): Promise<number> {
   }
 }
 
-async function runWith(
-  { command, refresh, showSecrets }: Args,
+/**
+ * `up` and `destroy` change what a real Pi runs. On any stack but dev, as `pulumi up` does: the
+ * preview first, then a question on the terminal; with no terminal to ask on (CI, a pipe), only
+ * --yes goes on. An up that would change nothing is not asked about.
+ */
+async function confirm(
+  args: Args,
   stack: auto.Stack,
-  progress: Progress,
-): Promise<number> {
+  onOutput: (out: string) => void,
+): Promise<void> {
+  if (args.yes || stack.name === "dev") return;
+  const what = args.command === "destroy" ? "destroy" : "update";
+  const shown = { onOutput, color: "auto" as const, target: args.targets };
+  if (args.command === "up") {
+    const preview = await stack.preview({ ...shown, diff: args.diff });
+    const ops = Object.entries(preview.changeSummary ?? {});
+    if (!ops.some(([op, n]) => op !== "same" && (n ?? 0) > 0)) return;
+  } else {
+    await stack.destroy({ ...shown, previewOnly: true });
+  }
+  if (!process.stdin.isTTY)
+    throw new Error(
+      `stack ${stack.name}: the ${what} above was not confirmed (no terminal to ask on); nothing was changed. Run again with --yes to go on.`,
+    );
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+  const answer = await rl.question(
+    `\nDo you want to perform this ${what} on stack ${stack.name}? (yes/no) `,
+  );
+  rl.close();
+  if (!/^(y|yes)$/i.test(answer.trim()))
+    throw new Error(`stack ${stack.name}: the ${what} was declined; nothing was changed`);
+}
+
+async function runWith(args: Args, stack: auto.Stack, progress: Progress): Promise<number> {
+  const { command, refresh, showSecrets, diff, expectNoChanges } = args;
+  const target = args.targets.length > 0 ? args.targets : undefined;
   const onOutput = (out: string) => {
     streamed = true;
     shownText = (shownText + out).slice(-200_000);
@@ -101,15 +136,16 @@ async function runWith(
   switch (command) {
     case "up":
       if (refresh) await reportDrift(stack, onOutput);
-      await stack.up({ ...common, diff: false });
+      await confirm(args, stack, onOutput);
+      await stack.up({ ...common, diff, target, expectNoChanges });
       break;
     case "preview":
       if (refresh) await reportDrift(stack, onOutput);
-      await stack.preview({ ...common, diff: true });
+      await stack.preview({ ...common, diff: true, target, expectNoChanges });
       break;
     case "refresh":
       // Everything: the images against the registry, the rollout against the Pi.
-      await stack.refresh(common);
+      await stack.refresh({ ...common, target, expectNoChanges });
       await reportDrift(stack, onOutput);
       break;
     case "drift": {
@@ -120,7 +156,8 @@ async function runWith(
       return drift?.length ? DRIFTED : 0;
     }
     case "destroy":
-      await stack.destroy(common);
+      await confirm(args, stack, onOutput);
+      await stack.destroy({ ...common, target });
       break;
     case "cancel":
       await stack.cancel();

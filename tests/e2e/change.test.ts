@@ -1,8 +1,11 @@
 // Changing one service, and breaking it: on the real parts, in its own stack, project and port.
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { expectedServices } from "../../components/drift";
+import { shellJoin } from "../../components/ssh/commands";
+import { PROJECT_DIR } from "../../stacks/workspace";
 import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piDocker, piIds, volumeHashes, waitAllHealthy } from "../support/pi";
 import { SERVICE_NAMES } from "../../infra/services";
@@ -196,5 +199,82 @@ describe("older releases", () => {
     expect(await waitAllHealthy(PROJECT, 120)).toEqual(
       Object.fromEntries(SERVICES.map((s) => [s, "healthy"])),
     );
+  });
+});
+
+/**
+ * `lucid ARGS` on a terminal of its own (`script` gives it a pty), answering its question with
+ * `answer` once asked; bounded (10 min).
+ */
+function inTerminal(args: string[], answer: string): Promise<{ code: number | null; out: string }> {
+  const line = shellJoin([
+    "node",
+    path.join(PROJECT_DIR, "dist", "bin", "lucid.js"),
+    ...args,
+    "--stack",
+    "change",
+  ]);
+  const child = spawn("script", ["-qefc", line, "/dev/null"], { env: ctx.cliEnv });
+  let out = "";
+  let answered = false;
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10 * 60_000);
+  const take = (d: Buffer) => {
+    out += d.toString();
+    if (!answered && out.includes("Do you want to perform this update")) {
+      answered = true;
+      child.stdin.write(`${answer}\r`);
+    }
+  };
+  child.stdout.on("data", take);
+  child.stderr.on("data", take);
+  return new Promise((resolve) =>
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    }),
+  );
+}
+
+describe("the lucid CLI on a stack other than dev", () => {
+  test("up shows the preview and, with no terminal to ask on, changes nothing without --yes", async () => {
+    const before = ids();
+    const current = fs.readlinkSync(`${DIR}/current`);
+    // nothing to change: nothing to ask about, and --expect-no-changes holds
+    const same = await ctx.cli(["up", "--expect-no-changes"]);
+    expect([same.code, same.out.slice(-1500)]).toEqual([0, expect.any(String)]);
+    const text = fs.readFileSync(mainPy, "utf8");
+    fs.writeFileSync(mainPy, `${text}\n# asked about\n`);
+    try {
+      const preview = await ctx.cli(["preview", "--expect-no-changes"]);
+      expect(preview.code).toBe(1);
+      expect(preview.out).toMatch(
+        /lucid: no changes were expected for preview but changes were proposed/,
+      );
+      const asked = await ctx.cli(["up"]);
+      expect(asked.code).toBe(1);
+      expect(asked.out).toMatch(/api-server[\s\S]*update/); // the preview, shown first
+      expect(asked.out).toContain(
+        `lucid: stack change: the update above was not confirmed (no terminal to ask on); nothing was changed. Run again with --yes to go on.`,
+      );
+      expect(ids()).toEqual(before);
+      expect(fs.readlinkSync(`${DIR}/current`)).toBe(current);
+      const destroy = await ctx.cli(["destroy"]);
+      expect(destroy.code).toBe(1);
+      expect(destroy.out).toContain("the destroy above was not confirmed");
+      expect(ids()).toEqual(before);
+      // On a terminal: asked; "no" changes nothing, "yes" rolls the change out.
+      const no = await inTerminal(["up"], "no");
+      expect([no.code, no.out]).toEqual([
+        1,
+        expect.stringContaining("the update was declined; nothing was changed"),
+      ]);
+      expect(ids()).toEqual(before);
+      const yes = await inTerminal(["up"], "yes");
+      expect([yes.code, yes.out.slice(-1500)]).toEqual([0, expect.any(String)]);
+      const after = ids();
+      expect(Object.keys(after).filter((s) => after[s] !== before[s])).toEqual(["api-server"]);
+    } finally {
+      fs.writeFileSync(mainPy, text);
+    }
   });
 });

@@ -81,7 +81,7 @@ afterAll(async () => {
     fs.appendFileSync(AUTHORIZED, `${keys.rotated[1]}\n`); // so a destroy can still get in
     // a test failed mid-way: the set goes, from whichever checkout is left
     const left = [b, a].find((c) => c && fs.existsSync(c));
-    if (left) await lucid(left, "destroy", "--stack", STACK);
+    if (left) await lucid(left, "destroy", "--yes", "--stack", STACK);
     fs.writeFileSync(AUTHORIZED, authorizedBefore);
   }
   ctx?.cleanup();
@@ -89,7 +89,7 @@ afterAll(async () => {
 });
 
 test("up from checkout A, then A moved: drift, refresh and up from B all work", async () => {
-  const up = await lucid(a, "up", "--stack", STACK);
+  const up = await lucid(a, "up", "--yes", "--stack", STACK);
   expect({ code: up.code, tail: up.out.slice(-1500) }).toMatchObject({ code: 0 });
   expect(Object.keys(piContainers(PROJECT)).sort()).toEqual([...SERVICE_NAMES].sort());
 
@@ -98,7 +98,7 @@ test("up from checkout A, then A moved: drift, refresh and up from B all work", 
   expect(fs.existsSync(a)).toBe(false);
 
   await expectReadBack(b);
-  const again = await lucid(b, "up", "--stack", STACK);
+  const again = await lucid(b, "up", "--yes", "--stack", STACK);
   expect({ code: again.code, tail: again.out.slice(-1500) }).toMatchObject({ code: 0 });
   // nothing of A in state, in any file of the backend
   const state = filesUnder(path.join(ctx.dir, "state"));
@@ -116,7 +116,7 @@ test("a rotated deploy key: up writes it to state; with the old one revoked, dri
       )
       .sort();
   const before = lives();
-  const up = await lucid(b, "up", "--stack", STACK);
+  const up = await lucid(b, "up", "--yes", "--stack", STACK);
   expect({ code: up.code, tail: up.out.slice(-1500) }).toMatchObject({ code: 0 });
   expect(up.out).toMatch(/\b1 updated/); // the rollout's state, read back with the new key
   expect(lives()).toEqual(before); // and no rollout: nothing restarted
@@ -130,7 +130,7 @@ test("a rotated deploy key: up writes it to state; with the old one revoked, dri
       .join("\n"),
   );
   await expectReadBack(b);
-  const destroy = await lucid(b, "destroy", "--stack", STACK);
+  const destroy = await lucid(b, "destroy", "--yes", "--stack", STACK);
   expect({ code: destroy.code, tail: destroy.out.slice(-1500) }).toMatchObject({ code: 0 });
   expect(piContainers(PROJECT)).toEqual({});
   expect(piVolumes(PROJECT)).toContain(`${PROJECT}_tor-data`);

@@ -49,15 +49,17 @@ export async function e2eStack(
   /** Outputs a test keeps between its steps. */
   const outputsCache: Record<string, unknown> = {};
   const cliEnv = { ...process.env, ...env, LUCID_WORK_DIR: dir };
-  /** `lucid up` of this stack as its own process (the CLI of README's day to day). */
-  const cliUp = (): Promise<{ code: number | null; out: string }> => {
-    const cli = path.join(PROJECT_DIR, "dist", "bin", "lucid.js");
-    const child = spawn("node", [cli, "up", "--stack", name], { env: cliEnv });
+  /** `lucid ARGS --stack <name>` as its own process (the CLI of README's day to day). */
+  const cli = (args: string[]): Promise<{ code: number | null; out: string }> => {
+    const lucid = path.join(PROJECT_DIR, "dist", "bin", "lucid.js");
+    const child = spawn("node", [lucid, ...args, "--stack", name], { env: cliEnv });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
     return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
   };
+  /** `lucid up --yes` of this stack (not dev: without --yes it would ask). */
+  const cliUp = () => cli(["up", "--yes"]);
   return {
     stack,
     dir,
@@ -66,6 +68,7 @@ export async function e2eStack(
     outputsCache,
     /** The environment for `node dist/bin/lucid.js <command> --stack <name>` on this stack. */
     cliEnv,
+    cli,
     cliUp,
     /**
      * An `up` meant to fail, as its own `lucid up` process; rejects with its output. In the test

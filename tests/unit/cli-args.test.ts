@@ -19,6 +19,10 @@ test("config set, get and rm: the key, the value when given, --secret and --path
     stack: "pi",
     refresh: false,
     showSecrets: false,
+    yes: false,
+    diff: false,
+    targets: [],
+    expectNoChanges: false,
     config: { action: "set", key: "lucid:pi.host", value: "10.0.0.2", secret: false, path: true },
   });
   expect(parseArgs(["config", "set", "lucid:apiToken", "--secret"]).config).toEqual({
@@ -51,4 +55,18 @@ test.each([
   const said = error(argv);
   expect(said).toMatch(message);
   expect(said).not.toContain(SECRET);
+});
+
+test("up, preview, refresh and destroy take Pulumi's --yes, --diff, --target and --expect-no-changes where Pulumi does", () => {
+  const urn = "urn:pulumi:pi::lucid::lucid:Rollout$pulumi-nodejs:dynamic:Resource::rollout";
+  expect(
+    parseArgs(["up", "--yes", "--diff", "--target", urn, "-t", urn, "--expect-no-changes"]),
+  ).toMatchObject({ yes: true, diff: true, targets: [urn, urn], expectNoChanges: true });
+  expect(parseArgs(["destroy", "-y"])).toMatchObject({ yes: true, targets: [] });
+  expect(parseArgs(["preview", "--expect-no-changes"])).toMatchObject({ expectNoChanges: true });
+  expect(error(["preview", "--yes"])).toBe("lucid preview: unknown option '--yes'");
+  expect(error(["drift", "--target", urn])).toBe("lucid drift: unknown option '--target'");
+  expect(error(["up", "--target", "rollout"])).toMatch(
+    /^lucid up: --target needs a resource's URN \(urn:pulumi:…/,
+  );
 });
