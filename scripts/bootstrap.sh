@@ -15,10 +15,12 @@ read -r -a suites <<<"${LUCID_DEBIAN_SUITES:-${LUCID_DEBIAN_SUITE:-bookworm}}"
 
 # LUCID_PI_COMPOSE_V2=1 (the tests): Compose v2 too, for the stand-in's second flavour.
 # LUCID_LANGUAGE_HOST=1 (the tests): the plain `pulumi` CLI's Node language host.
+# LUCID_FERRETDB=1 (the tests): FerretDB, a MongoDB for the toolbox's tests.
 {
   bash "$here/go-tools.sh" all &&
     if [[ -n "${LUCID_PI_COMPOSE_V2:-}" ]]; then bash "$here/go-tools.sh" compose; fi &&
-    if [[ -n "${LUCID_LANGUAGE_HOST:-}" ]]; then bash "$here/go-tools.sh" language-host; fi
+    if [[ -n "${LUCID_LANGUAGE_HOST:-}" ]]; then bash "$here/go-tools.sh" language-host; fi &&
+    if [[ -n "${LUCID_FERRETDB:-}" ]]; then bash "$here/go-tools.sh" ferretdb; fi
 } &
 go_job=$!
 

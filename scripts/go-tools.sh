@@ -3,8 +3,9 @@
 # the tests' second Pi flavour, Compose v2.
 # None is downloadable here as a release; all are Go modules on the module proxy. Each build is
 # cached (GOMODCACHE, GOCACHE, and a stamp per binary), so a warm run takes a second.
-# And for the tests of the plain `pulumi` CLI, its Node language host, from ../shared when there.
-# Usage: go-tools.sh [all | buildkit | pulumi | compose | language-host]   (which tools to make sure of)
+# And for the tests of the plain `pulumi` CLI, its Node language host, from ../shared when there;
+# for the toolbox's tests, FerretDB as a MongoDB.
+# Usage: go-tools.sh [all | buildkit | pulumi | compose | language-host | ferretdb]
 source "$(dirname "$0")/lib.sh"
 
 PULUMI_VERSION="3.274.1"
@@ -164,10 +165,26 @@ $(tail -n 15 "$LUCID_LOG/build-language-host.log")"
   echo "$stamp" >"$bin.version"
 }
 
+# The tests' MongoDB: FerretDB (wire protocol, SQLite storage) through its embeddable package, from
+# tests/support/ferretdb (its own module: FerretDB's command needs a generated version file the
+# module proxy's copy lacks). Static, for a scratch image (tests/support/mongo.ts).
+FERRETDB_SRC="$(cd "$(dirname "$0")/.." && pwd)/tests/support/ferretdb"
+build_ferretdb() {
+  local bin="$LUCID_BIN/ferretdb-test" stamp
+  stamp="$(cat "$FERRETDB_SRC"/go.mod "$FERRETDB_SRC"/go.sum "$FERRETDB_SRC"/*.go | sha256sum | cut -c1-16)"
+  fresh "$bin" "$stamp" && return 0
+  log "building FerretDB, the tests' MongoDB (first time only; cached after)"
+  (cd "$FERRETDB_SRC" && CGO_ENABLED=0 step build-ferretdb go build -trimpath -o "$bin" .) ||
+    die "building FerretDB failed; last lines of $LUCID_LOG/build-ferretdb.log:
+$(tail -n 15 "$LUCID_LOG/build-ferretdb.log")"
+  echo "$stamp" >"$bin.version"
+}
+
 case "${1:-all}" in
   all | pulumi) build_pulumi ;;
   buildkit) build_buildkit_group ;;
   compose) build compose-v2 compose ;;
   language-host) build_language_host ;;
-  *) die "go-tools.sh: unknown part '$1' (all | buildkit: buildkitd, buildx and the docker-build plugin | pulumi: the CLI, after those | compose: Compose v2 | language-host: the plain CLI's Node language host)" ;;
+  ferretdb) build_ferretdb ;;
+  *) die "go-tools.sh: unknown part '$1' (all | buildkit: buildkitd, buildx and the docker-build plugin | pulumi: the CLI, after those | compose: Compose v2 | language-host: the plain CLI's Node language host | ferretdb: the tests' MongoDB)" ;;
 esac

@@ -22,7 +22,7 @@ export interface RunningSet {
   stop(): void;
 }
 
-const HARDENED = [
+export const HARDENED = [
   "--read-only",
   "--tmpfs",
   "/tmp:size=16m",
@@ -35,7 +35,7 @@ const HARDENED = [
 // call and return of code built with branch protection (Debian 13's is): trixie's Python ran 8x
 // slower (api-server's import: 33 s, 5.8 s with this). The implementation-defined algorithm
 // keeps pointer authentication on, only cheaper to emulate. No effect on amd64, nor on a Pi.
-const QEMU_FAST_PAUTH = ["--env", "QEMU_CPU=max,pauth-impdef=on"];
+export const QEMU_FAST_PAUTH = ["--env", "QEMU_CPU=max,pauth-impdef=on"];
 
 /**
  * Starts the five services from the given refs, hardened as on the Pi. The network is internal:

@@ -1,11 +1,23 @@
-"""MongoDB checks, dump and restore through pymongo (BSON files, one per collection)."""
+"""MongoDB checks, dump and restore through pymongo: per collection, its documents as BSON (byte for
+byte as the server sent them) and its indexes as JSON."""
 
+import datetime
+import os
+import shutil
+import tempfile
+import time
 from pathlib import Path
 
 import bson
+from bson import json_util
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
 from pymongo import MongoClient
 
 TIMEOUT_MS = 5000
+BATCH = 500  # documents held at once, by a dump's cursor and by a restore's inserts
+RAW = CodecOptions(document_class=RawBSONDocument)
+KEEP = 2  # complete dumps kept: the newest, and the one before it
 
 
 def _client(uri: str) -> MongoClient:
@@ -18,24 +30,100 @@ def ping(uri: str) -> dict:
         return {"ok": True, "version": client.server_info().get("version")}
 
 
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def dump(uri: str, db: str, out: str) -> dict:
-    target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
+    """`out` is a link to the newest complete dump, a directory beside it. A dump is streamed
+    (BATCH documents at a time: memory does not grow with a collection) into a new directory, each
+    file synced, and the link moved to it only when all is written: a dump cut short (the
+    container recreated by a rollout, power lost) leaves the link on the previous dump, whole.
+    The newest KEEP dumps stay; older ones, and what dumps cut short left, go."""
+    link = Path(out)
+    parent = link.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")  # sorts
+    work = Path(tempfile.mkdtemp(dir=parent, prefix=f".{link.name}-{stamp}-", suffix=".partial"))
     counts = {}
     with _client(uri) as client:
-        for name in client[db].list_collection_names():
-            docs = list(client[db][name].find())
-            (target / f"{name}.bson").write_bytes(b"".join(bson.encode(d) for d in docs))
-            counts[name] = len(docs)
-    return {"db": db, "out": str(target), "collections": counts}
+        database = client.get_database(db, codec_options=RAW)
+        for name in sorted(database.list_collection_names()):
+            coll = database[name]
+            n = 0
+            with open(work / f"{name}.bson", "wb") as f:
+                for doc in coll.find(batch_size=BATCH):
+                    f.write(doc.raw)
+                    n += 1
+                f.flush()
+                os.fsync(f.fileno())
+            indexes = [dict(spec) for spec in client[db][name].list_indexes()]  # decoded
+            (work / f"{name}.indexes.json").write_text(json_util.dumps(indexes) + "\n")
+            counts[name] = n
+    _fsync(work)
+    done = work.with_name(work.name.lstrip(".").removesuffix(".partial"))
+    os.rename(work, done)
+    _swap(link, done.name)
+    _prune(link, done.name)
+    return {"db": db, "out": str(link), "dir": str(done), "collections": counts}
+
+
+def _swap(link: Path, target: str) -> None:
+    """Points `link` at `target` (a name beside it) in one rename; a directory an older toolbox
+    dumped into at that path is kept beside it, renamed."""
+    if link.is_dir() and not link.is_symlink():
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        os.rename(link, link.with_name(f"{link.name}-before-{stamp}"))
+    tmp = link.with_name(f".{link.name}.link-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+    _fsync(link.parent)
+
+
+def _prune(link: Path, current: str) -> None:
+    parent = link.parent
+    dumps = sorted(p.name for p in parent.glob(f"{link.name}-2*") if p.is_dir())
+    for name in dumps[: max(0, len(dumps) - KEEP)]:
+        if name != current:
+            shutil.rmtree(parent / name)
+    for partial in parent.glob(f".{link.name}-*.partial"):
+        if partial.is_dir():
+            shutil.rmtree(partial)  # a dump cut short (one running now would be in this process)
 
 
 def restore(uri: str, db: str, src: str) -> dict:
+    """Each collection of a dump back into `db`, BATCH documents at a time, byte for byte, then
+    its indexes (the `_id` index is the collection's own)."""
     counts = {}
     with _client(uri) as client:
+        database = client.get_database(db, codec_options=RAW)
         for file in sorted(Path(src).glob("*.bson")):
-            docs = bson.decode_all(file.read_bytes())
-            if docs:
-                client[db][file.stem].insert_many(docs)
-            counts[file.stem] = len(docs)
+            coll = database[file.stem]
+            n = 0
+            with open(file, "rb") as f:
+                batch = []
+                for doc in bson.decode_file_iter(f, codec_options=RAW):
+                    batch.append(doc)
+                    if len(batch) == BATCH:
+                        coll.insert_many(batch, ordered=True)
+                        n, batch = n + len(batch), []
+                if batch:
+                    coll.insert_many(batch, ordered=True)
+                    n += len(batch)
+            spec = file.with_name(f"{file.stem}.indexes.json")
+            if spec.exists():
+                for index in json_util.loads(spec.read_text()):
+                    if index["name"] == "_id_":
+                        continue
+                    keys = list(index.pop("key").items())
+                    index.pop("v", None)
+                    index.pop("ns", None)
+                    coll.create_index(keys, **index)
+            counts[file.stem] = n
     return {"db": db, "src": src, "collections": counts}
+
