@@ -25,6 +25,8 @@ def config() -> dict:
         "target": os.environ.get("ONION_TARGET", "api-gateway:8080"),
         "virtual_port": int(os.environ.get("ONION_PORT", "80")),
         "state": Path(os.environ.get("LUCID_TUNNEL_STATE", "/var/lib/lucid-tunnel")),
+        # what this container published, not data: on its tmpfs, never on the state volume
+        "runtime": Path(os.environ.get("LUCID_TUNNEL_RUNTIME", "/tmp")),
     }
 
 
@@ -63,7 +65,7 @@ def target_address(cfg: dict) -> str:
 def onion_state(cfg: dict, ctl: Controller) -> dict | None:
     """The kept onion: its hostname, whether this Tor serves it now, and the address it was last
     published to (None before the first publication)."""
-    host_file, published = cfg["state"] / "hostname", cfg["state"] / "published"
+    host_file, published = cfg["state"] / "hostname", cfg["runtime"] / "lucid-tunnel-published"
     if not host_file.exists():
         return None
     hostname = host_file.read_text().strip()
@@ -100,7 +102,7 @@ def publish(cfg: dict, ctl: Controller | None = None) -> dict:
         if key_type == "NEW":
             _write_private(key_file, svc.private_key)
         host_file.write_text(hostname + "\n")
-        (cfg["state"] / "published").write_text(address + "\n")
+        (cfg["runtime"] / "lucid-tunnel-published").write_text(address + "\n")
     except BaseException:
         # a service whose key was not kept would be an address nobody can have again: gone
         ctl.remove_ephemeral_hidden_service(svc.service_id)
@@ -217,7 +219,8 @@ def main(argv: list) -> int:
             except (SocketError, ProtocolError, AuthenticationFailure, OSError) as err:
                 if time.monotonic() - said > 60:
                     said = time.monotonic()
-                    print(f"lucid_tunnel: keeping the onion published: {err}", file=sys.stderr, flush=True)
+                    print(f"lucid_tunnel: keeping the onion published: {err}",
+                          file=sys.stderr, flush=True)
     except (SocketError, ProtocolError, AuthenticationFailure, OSError, ValueError) as err:
         print(f"lucid_tunnel: {cfg['control_host']}:{cfg['control_port']}: {err}", file=sys.stderr)
         return 1
