@@ -48,8 +48,9 @@ export const RECONNECT = { windowMs: 60_000, pauseMs: 5_000, connectTimeoutMs: 1
 export async function rollOut(t: RolloutSpec, recreate: readonly string[] = []): Promise<void> {
   if (t.registry && t.registryUser) await logIn(t);
   const runId = newRunId(t.release);
-  // the lock's wait, then pull and up (10 min at most), then the health gate
-  const bound = (lockWait(t) + 600 + t.healthTimeout) * 1000;
+  // the lock's wait, then pull and up (10 min at most), then the health gate; past the Pi's own
+  // follower's bound (60 s more), so that its "still running" is what a slow rollout reports
+  const bound = (lockWait(t) + 600 + t.healthTimeout + 120) * 1000;
   const started = Date.now();
   let result: RemoteResult;
   try {
@@ -58,7 +59,7 @@ export async function rollOut(t: RolloutSpec, recreate: readonly string[] = []):
       timeoutMs: bound,
     });
   } catch (err) {
-    if (!(err instanceof LinkLostError)) throw err;
+    if (!(err instanceof LinkLostError) || err.timedOut) throw err;
     result = await followAfterLoss(err, `${t.remoteDir}/runs/${runId}`, () =>
       runRemote(t, followCommand(t, runId), {
         timeoutMs: Math.max(bound - (Date.now() - started), 60_000),

@@ -26,6 +26,8 @@ export const KEEPALIVE = { intervalMs: 5_000, countMax: 3 };
 /** The link to the Pi was lost while a command ran: what the command did there is not known. */
 export class LinkLostError extends Error {
   override name = "LinkLostError";
+  /** The command ran past its bound (the link itself may be fine): not a link to reach again. */
+  timedOut = false;
 }
 
 /** The base64 blob of a `<type> <base64>` public key. */
@@ -75,7 +77,10 @@ export async function runRemote(
       const why = `no result within ${opts.timeoutMs ?? 600_000} ms`;
       settled = true;
       client.end();
-      reject(running ? lost(why) : new Error(`ssh ${where}: ${why}`));
+      if (!running) return reject(new Error(`ssh ${where}: ${why}`));
+      const err = lost(why);
+      err.timedOut = true;
+      reject(err);
     }, opts.timeoutMs ?? 600_000);
     const fail = (err: Error) => {
       if (settled) return;

@@ -46,8 +46,14 @@ now_ms() {
   else date +%s%3N; fi
 }
 
+# This boot of the Pi: a pid of another boot is no process of ours.
+boot_id() { cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown; }
+
 # The release's files off stdin into the run's directory (mode 700; each file 600), the names
 # checked; nothing is started unless all arrived. A link cut here leaves a run that never ran.
+# Whether it starts is decided once, by whoever makes $run/go first: this intake, all files in,
+# or a follower that stopped waiting for it (then it never starts). Refused or cut short, the
+# files (secrets among them) go.
 intake() {
   local name data complete=""
   umask 077
@@ -55,13 +61,15 @@ intake() {
   mkdir "$run" || { echo "lucid: run $run_id exists on the Pi already; nothing was changed" >&2; exit 1; }
   mkdir "$run/files"
   echo "$$" >"$run/intake" # who takes the files: a follower waits for it while it lives
+  refuse() { rm -rf "$run/files"; echo "lucid: $1" >&2; exit 1; }
   while read -r name data; do
     [ "$name" = . ] && complete=1 && break
-    [[ "$name" =~ ^[a-z0-9][a-z0-9._-]*$ ]] || { echo "lucid: refusing file name '$name'" >&2; exit 1; }
-    printf %s "$data" | base64 -d >"$run/files/$name"
+    [[ "$name" =~ ^[a-z0-9][a-z0-9._-]*$ ]] || refuse "refusing file name '$name'"
+    printf %s "$data" | base64 -d >"$run/files/$name" || refuse "file $name is not base64"
   done
-  [ -n "$complete" ] || { echo "lucid: the release's files did not all arrive (no closing line); nothing was started" >&2; exit 1; }
-  [ -s "$run/files/docker-compose.yml" ] || { echo "lucid: no compose file arrived" >&2; exit 1; }
+  [ -n "$complete" ] || refuse "the release's files did not all arrive (no closing line); nothing was started"
+  [ -s "$run/files/docker-compose.yml" ] || refuse "no compose file arrived"
+  mkdir "$run/go" 2>/dev/null || refuse "a follower gave this run up before its files were all in; nothing was started"
   umask 022
 }
 
@@ -78,24 +86,36 @@ detach() {
 # was killed (or the Pi restarted): said so, with where `current` points. (Bash alone: `tail -f
 # --pid` notices the end a second or more late.)
 follow() {
-  local pid="" i line part="" ended="" deadline
+  local pid="" boot="" i line part="" ended="" deadline
   deadline=$(($(now_ms) + (lockwait + 600 + timeout + 60) * 1000))
-  [ -d "$run" ] || { echo "lucid: the Pi has no rollout $run_id ($run): it never started; nothing was changed" >&2; exit 66; }
+  # No run yet: its intake has not begun (or never will); made here, it never can.
+  if mkdir -p "$dir/runs" && mkdir "$run" 2>/dev/null; then
+    mkdir "$run/go"
+    echo "lucid: the Pi has no rollout $run_id: it never started; nothing was changed" >&2
+    exit 66
+  fi
+  # Its intake, while it lives (bounded: 10 s), then the rollout's pid (written first thing).
   for ((i = 0; i < 200; i++)); do
-    { [ -s "$run/pid" ] || [ -f "$run/status" ]; } && break
-    # an intake that ended (cut, or refused) never starts anything
-    [ ! -f "$run/log" ] && ! kill -0 "$(cat "$run/intake" 2>/dev/null || echo none)" 2>/dev/null && break
+    [ -d "$run/go" ] && break
+    kill -0 "$(cat "$run/intake" 2>/dev/null || echo none)" 2>/dev/null || break
     sleep 0.05
   done
-  pid="$(cat "$run/pid" 2>/dev/null || true)"
-  if [ ! -f "$run/log" ]; then
+  if mkdir "$run/go" 2>/dev/null; then # the intake never decided: now it never starts
+    rm -rf "$run/files"
     echo "lucid: rollout $run_id never started on the Pi (its files did not all arrive); nothing was changed" >&2
     exit 66
   fi
+  for ((i = 0; i < 200; i++)); do
+    { [ -s "$run/pid" ] || [ -f "$run/status" ]; } && break
+    sleep 0.05
+  done
+  # A pid of an earlier boot is no process of this run's, whoever has that number now.
+  read -r pid boot 2>/dev/null <"$run/pid" || true
+  [ "${boot:-}" = "$(boot_id)" ] || pid=""
   if [ -n "${LUCID_FOLLOW:-}" ]; then
     echo "lucid: $(date -u +%FT%TZ) run $run_id (release $release) followed again by its caller, after a lost link" >>"$dir/rollout.log" 2>/dev/null || true
   fi
-  exec 3<"$run/log"
+  exec 3<"$run/log" || { echo "lucid: rollout $run_id has no log on the Pi ($run/log)" >&2; exit 70; }
   while :; do
     # The status is written after the log's last line: seen first, the drain below gets them all.
     { [ -f "$run/status" ] || [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; } && ended=1
@@ -120,17 +140,39 @@ follow() {
   exit 1
 }
 
-pick_compose # before anything is written: a Pi without Compose is told what to install
 if [ -z "${LUCID_DETACHED:-}" ]; then
   if [ -z "${LUCID_FOLLOW:-}" ]; then
+    pick_compose # before anything is written: a Pi without Compose is told what to install
     intake
     detach
   fi
   follow
 fi
-# The rollout proper, detached. Its pid says it started; its status, however it ends, says how.
-echo "$$" >"$run/pid.tmp" && mv -f "$run/pid.tmp" "$run/pid"
-trap 'echo "$?" >"$run/status.tmp" && mv -f "$run/status.tmp" "$run/status"' EXIT
+# The rollout proper, detached. Its pid (with the boot it belongs to) says it started, first
+# thing; its status, however it ends, says how, after its last line.
+echo "$$ $(boot_id)" >"$run/pid.tmp" && mv -f "$run/pid.tmp" "$run/pid"
+holding=""
+record=""
+ends() {
+  local status=$? i
+  if [ -n "$holding" ]; then
+    rm -f "$lock.holder"
+    echo "lucid: $(date -u +%FT%TZ) rollout of release $release ends (exit $status)" >&2
+  fi
+  rm -rf "$run/files" # moved into the release, or never to be: no secret stays behind
+  # The Pi's record is whole before the status is written and the lock goes (the next rollout's
+  # lines come after these): tee sees its input end and is let finish, for at most 5 s (a stalled
+  # disk must not keep the lock).
+  exec 2>&-
+  for ((i = 0; i < 50; i++)); do
+    if [ -z "$record" ] || ! kill -0 "$record" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "$status" >"$run/status.tmp" && mv -f "$run/status.tmp" "$run/status"
+  exit "$status"
+}
+trap ends EXIT
+pick_compose
 mkdir -p "$dir/releases"
 # What the rollout says goes to the run's log (the follower shows it to the caller) and to
 # $dir/rollout.log, the Pi's own record of every run: the deploy user's alone (it names services, images and failures; an older one is made so too).
@@ -155,20 +197,8 @@ if ! flock -n 9; then
   fi
 fi
 echo "pid $$, release $release, since $(date -u +%FT%TZ)" >"$lock.holder"
+holding=1
 echo "lucid: $(date -u +%FT%TZ) rollout of release $release holds the lock" >&2
-ends() {
-  local status=$? i
-  rm -f "$lock.holder"
-  echo "lucid: $(date -u +%FT%TZ) rollout of release $release ends (exit $status)" >&2
-  # The Pi's record is whole before the lock goes (so the next rollout's lines come after these):
-  # tee sees its input end and is let finish, for at most 5 s (a stalled disk must not keep the
-  # lock). The status comes last: a follower that sees it has every line.
-  exec 2>&-
-  for ((i = 0; i < 50; i++)); do kill -0 "$record" 2>/dev/null || break; sleep 0.1; done
-  echo "$status" >"$run/status.tmp" && mv -f "$run/status.tmp" "$run/status"
-  exit "$status"
-}
-trap ends EXIT
 
 # The release's files (the compose file and its `environment`, the secrets), whole since intake,
 # moved into the release's directory (a rename: no file is ever half there). Runs older than the

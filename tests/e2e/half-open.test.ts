@@ -44,6 +44,7 @@ test("a link gone silent mid-command fails within the keepalive bound, the outco
     const result = await Promise.race([run, sleep(60_000).then(() => "no answer in 60 s")]);
     const seconds = (Date.now() - dropped) / 1000;
     expect(result).toBeInstanceOf(LinkLostError);
+    expect((result as LinkLostError).timedOut).toBe(false); // lost: a rollout reaches the Pi again
     expect((result as Error).message).toMatch(
       /^ssh deploy@10\.250\.0\.2:22: the link was lost while the command ran \(.+\); what it did there is not known here$/,
     );

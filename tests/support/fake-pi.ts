@@ -143,7 +143,7 @@ export class FakePi {
     const kill = () => {
       cut();
       const pid = fs.existsSync(`${runDir}/pid`)
-        ? Number(fs.readFileSync(`${runDir}/pid`, "utf8"))
+        ? Number(fs.readFileSync(`${runDir}/pid`, "utf8").split(" ")[0]) // "<pid> <boot id>"
         : 0;
       try {
         if (pid > 0) process.kill(-pid, "SIGKILL");

@@ -77,6 +77,8 @@ describe("runRemote", () => {
     const err = await runRemote(target(port), "x", { timeoutMs: 1_500 }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(LinkLostError);
     expect((err as Error).message).toMatch(/no result within 1500 ms.*not known/);
+    // past its bound, not lost: the rollout does not reach the Pi again to follow it
+    expect((err as LinkLostError).timedOut).toBe(true);
   });
 
   test("a host key other than the pinned one is refused", async () => {

@@ -325,6 +325,7 @@ describe.each<Generation>(["v2", "v1"])("the lock, with Compose %s", (generation
       expect(r.stderr).toContain("another rollout (pid 4242, release other) still holds");
       expect(pi.calls().filter((c) => / -p lucid /.test(c))).toEqual([]);
       expect(pi.releases()).toEqual([]);
+      expect(fs.existsSync(path.join(pi.runDir(), "files"))).toBe(false); // its secrets too
     } finally {
       holder.kill();
     }
@@ -527,6 +528,37 @@ describe.each<Generation>(["v2", "v1"])("a link cut mid-rollout, with Compose %s
       66,
       expect.stringContaining("it never started; nothing was changed"),
     ]);
+  });
+
+  test("a follower before the intake began: never started, and the late intake is refused", () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    const early = pi.follow({ release: "r2" }, "late-run");
+    expect([early.code, early.stderr]).toEqual([66, expect.stringContaining("it never started")]);
+    const late = pi.run(
+      "rollout",
+      { ...envFor(pi, "r2"), LUCID_RUN_ID: "late-run" },
+      { stdin: releaseFiles(r2(), PROVIDER_SECRETS) },
+    );
+    expect([late.code, late.stderr]).toEqual([
+      1,
+      expect.stringContaining("exists on the Pi already; nothing was changed"),
+    ]);
+    expect([pi.current(), pi.releases()]).toEqual(["r1", ["r1"]]);
+  });
+
+  test("a pid the run left before a reboot, now another process's: no result, said at once", () => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    const run = path.join(pi.dir, "runs", "before-reboot");
+    fs.mkdirSync(path.join(run, "go"), { recursive: true });
+    fs.writeFileSync(path.join(run, "log"), "lucid: rollout of release r2 begins\n");
+    fs.writeFileSync(path.join(run, "pid"), "1 0a0a0a0a-boot-before-this-one\n"); // pid 1 lives
+    const r = pi.follow({ release: "r2" }, "before-reboot");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("rollout of release r2 begins");
+    expect(r.stderr).toContain(
+      "ended on the Pi without a result: it was killed, or the Pi restarted",
+    );
+    expect(r.ms).toBeLessThan(5000);
   });
 
   const byImage = (svc: string) => pi.containers().find((c) => c.service === svc)?.image;
