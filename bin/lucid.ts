@@ -116,9 +116,13 @@ async function confirm(
       `stack ${stack.name}: the ${what} above was not confirmed (no terminal to ask on); nothing was changed. Run again with --yes to go on.`,
     );
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-  const answer = await rl.question(
-    `\nDo you want to perform this ${what} on stack ${stack.name}? (yes/no) `,
-  );
+  // Ctrl-D or Ctrl-C closes the question unanswered: a no, never an exit that reads as success.
+  const closed = new Promise<string>((resolve) => rl.once("close", () => resolve("")));
+  rl.once("SIGINT", () => rl.close());
+  const answer = await Promise.race([
+    rl.question(`\nDo you want to perform this ${what} on stack ${stack.name}? (yes/no) `),
+    closed,
+  ]);
   rl.close();
   if (!/^(y|yes)$/i.test(answer.trim()))
     throw new Error(`stack ${stack.name}: the ${what} was declined; nothing was changed`);

@@ -222,7 +222,7 @@ function inTerminal(args: string[], answer: string): Promise<{ code: number | nu
     out += d.toString();
     if (!answered && out.includes("Do you want to perform this update")) {
       answered = true;
-      child.stdin.write(`${answer}\r`);
+      child.stdin.write(answer.length === 1 ? answer : `${answer}\r`); // one key: as typed
     }
   };
   child.stdout.on("data", take);
@@ -263,6 +263,14 @@ describe("the lucid CLI on a stack other than dev", () => {
       expect(destroy.out).toContain("the destroy above was not confirmed");
       expect(ids()).toEqual(before);
       // On a terminal: asked; "no" changes nothing, "yes" rolls the change out.
+      for (const key of ["\x04", "\x03"]) {
+        // Ctrl-D, Ctrl-C: a no
+        const gone = await inTerminal(["up"], key);
+        expect([gone.code, gone.out]).toEqual([
+          1,
+          expect.stringContaining("the update was declined"),
+        ]);
+      }
       const no = await inTerminal(["up"], "no");
       expect([no.code, no.out]).toEqual([
         1,
