@@ -30,7 +30,7 @@ export async function setConfigValue(
     child.on("close", resolve);
   });
   if (code !== 0) {
-    const said = stderr.split(value.value).join("[value]").trim();
+    const said = (value.value ? stderr.split(value.value).join("[value]") : stderr).trim();
     throw new Error(`pulumi config set ${key} failed (exit ${code}): ${said}`);
   }
 }
