@@ -124,6 +124,17 @@ describe.each(CASES)("server-tools on %s (%s) against FerretDB", (platform, debi
     expect(source.people.indexes.map((i: { name: string }) => i.name)).toEqual(["_id_", "by_name"]);
     expect(source.events.indexes.map((i: { name: string }) => i.name)).toEqual(["_id_", "by_time"]);
     expect(back).toEqual(source);
+    // a database with no collection is no dump; a restore over documents writes nothing
+    const none = lucidTools("mongo-dump", "--db", "nosuch");
+    expect([none.code, none.report.error]).toEqual([
+      1,
+      `ValueError: database nosuch has no collection: nothing dumped; ${DUMPS}/dump kept`,
+    ]);
+    const over = lucidTools("mongo-restore", "--db", "copy");
+    expect([over.code, over.report.error]).toEqual([
+      1,
+      "ValueError: copy already holds documents in a-big, blobs, events, people: restore into an empty database (nothing was written)",
+    ]);
   });
 
   // The cut needs a dump long enough to be caught half way: native speed, one release.
@@ -132,7 +143,7 @@ describe.each(CASES)("server-tools on %s (%s) against FerretDB", (platform, debi
     async () => {
       py(`from pymongo import MongoClient
 db = MongoClient("mongodb://mongo:27017")["lucid"]
-db["a-big"].insert_many([{"_id": 10**6 + i, "pad": "y" * 4000} for i in range(20000)])`);
+db["a-big"].insert_many([{"_id": 10**6 + i, "pad": "y" * 4000} for i in range(30000)])`);
       const dir = onHost();
       const link = path.join(dir, "dump");
       const before = fs.readlinkSync(link);
@@ -173,6 +184,11 @@ db["a-big"].insert_many([{"_id": 10**6 + i, "pad": "y" * 4000} for i in range(20
         if (!partial) await new Promise((r) => setTimeout(r, 5));
       }
       expect(partial).not.toBe("");
+      const second = lucidTools("mongo-dump", "--db", "lucid"); // one at a time
+      expect([second.code, second.report.error]).toEqual([
+        1,
+        `RuntimeError: another dump into ${DUMPS}/dump is running; nothing changed`,
+      ]);
       docker(["kill", tools]);
       expect(fs.readlinkSync(link)).toBe(before);
       expect(hashes(path.join(dir, before))).toEqual(whole);

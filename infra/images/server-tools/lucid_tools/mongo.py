@@ -2,6 +2,7 @@
 byte as the server sent them) and its indexes as JSON."""
 
 import datetime
+import fcntl
 import os
 import shutil
 import tempfile
@@ -13,6 +14,7 @@ from bson import json_util
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from pymongo import MongoClient
+from pymongo.errors import BulkWriteError
 
 TIMEOUT_MS = 5000
 BATCH = 500  # documents held at once, by a dump's cursor and by a restore's inserts
@@ -43,27 +45,49 @@ def dump(uri: str, db: str, out: str) -> dict:
     (BATCH documents at a time: memory does not grow with a collection) into a new directory, each
     file synced, and the link moved to it only when all is written: a dump cut short (the
     container recreated by a rollout, power lost) leaves the link on the previous dump, whole.
-    The newest KEEP dumps stay; older ones, and what dumps cut short left, go."""
+    One dump at a time (a lock beside the link). A database with no collection (a name mistyped,
+    a volume lost) is no dump: refused, the previous one kept. The newest KEEP dumps stay; older
+    ones, and what dumps cut short left, go. Views and system collections are not data: skipped."""
     link = Path(out)
     parent = link.parent
     parent.mkdir(parents=True, exist_ok=True)
+    with open(parent / f".{link.name}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"another dump into {link} is running; nothing changed") from None
+        return _dump_locked(uri, db, link)
+
+
+def _dump_locked(uri: str, db: str, link: Path) -> dict:
+    parent = link.parent
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")  # sorts
     work = Path(tempfile.mkdtemp(dir=parent, prefix=f".{link.name}-{stamp}-", suffix=".partial"))
     counts = {}
-    with _client(uri) as client:
-        database = client.get_database(db, codec_options=RAW)
-        for name in sorted(database.list_collection_names()):
-            coll = database[name]
-            n = 0
-            with open(work / f"{name}.bson", "wb") as f:
-                for doc in coll.find(batch_size=BATCH):
-                    f.write(doc.raw)
-                    n += 1
-                f.flush()
-                os.fsync(f.fileno())
-            indexes = [dict(spec) for spec in client[db][name].list_indexes()]  # decoded
-            (work / f"{name}.indexes.json").write_text(json_util.dumps(indexes) + "\n")
-            counts[name] = n
+    try:
+        with _client(uri) as client:
+            database = client.get_database(db, codec_options=RAW)
+            names = sorted(
+                c["name"] for c in client[db].list_collections()
+                if c.get("type", "collection") == "collection"
+                and not c["name"].startswith("system.")
+            )
+            if not names:
+                raise ValueError(f"database {db} has no collection: nothing dumped; {link} kept")
+            for name in names:
+                n = 0
+                with open(work / f"{name}.bson", "wb") as f:
+                    for doc in database[name].find(batch_size=BATCH):
+                        f.write(doc.raw)
+                        n += 1
+                    f.flush()
+                    os.fsync(f.fileno())
+                indexes = [dict(spec) for spec in client[db][name].list_indexes()]  # decoded
+                (work / f"{name}.indexes.json").write_text(json_util.dumps(indexes) + "\n")
+                counts[name] = n
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     _fsync(work)
     done = work.with_name(work.name.lstrip(".").removesuffix(".partial"))
     os.rename(work, done)
@@ -98,11 +122,20 @@ def _prune(link: Path, current: str) -> None:
 
 def restore(uri: str, db: str, src: str) -> dict:
     """Each collection of a dump back into `db`, BATCH documents at a time, byte for byte, then
-    its indexes (the `_id` index is the collection's own)."""
+    its indexes (the `_id` index is the collection's own). Only into collections that hold no
+    document: checked for all before any is written. An insert that fails is named by collection
+    and error code, never by the document's values."""
     counts = {}
+    files = sorted(Path(src).glob("*.bson"))
     with _client(uri) as client:
         database = client.get_database(db, codec_options=RAW)
-        for file in sorted(Path(src).glob("*.bson")):
+        full = [f.stem for f in files if database[f.stem].estimated_document_count() > 0]
+        if full:
+            raise ValueError(
+                f"{db} already holds documents in {', '.join(full)}: restore into an empty database"
+                " (nothing was written)"
+            )
+        for file in files:
             coll = database[file.stem]
             n = 0
             with open(file, "rb") as f:
@@ -110,11 +143,10 @@ def restore(uri: str, db: str, src: str) -> dict:
                 for doc in bson.decode_file_iter(f, codec_options=RAW):
                     batch.append(doc)
                     if len(batch) == BATCH:
-                        coll.insert_many(batch, ordered=True)
-                        n, batch = n + len(batch), []
+                        n += _insert(coll, batch, n)
+                        batch = []
                 if batch:
-                    coll.insert_many(batch, ordered=True)
-                    n += len(batch)
+                    n += _insert(coll, batch, n)
             spec = file.with_name(f"{file.stem}.indexes.json")
             if spec.exists():
                 for index in json_util.loads(spec.read_text()):
@@ -127,3 +159,15 @@ def restore(uri: str, db: str, src: str) -> dict:
             counts[file.stem] = n
     return {"db": db, "src": src, "collections": counts}
 
+
+def _insert(coll, batch: list, before: int) -> int:
+    try:
+        coll.insert_many(batch, ordered=True)
+    except BulkWriteError as err:
+        first = (err.details.get("writeErrors") or [{}])[0]
+        at = before + err.details.get("nInserted", 0)
+        code = first.get("code")
+        raise RuntimeError(
+            f"restoring {coll.full_name} failed at its document {at + 1} (error code {code})"
+        ) from None
+    return len(batch)
