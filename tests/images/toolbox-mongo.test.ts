@@ -138,9 +138,9 @@ describe.each(CASES)("server-tools on %s (%s) against FerretDB", (platform, debi
   });
 
   // The cut needs a dump long enough to be caught half way: native speed, one release.
-  (platform === "linux/amd64" && debian === RELEASES[0] ? test : test.skip)(
-    "a dump cut short leaves the previous dump whole; the next one clears what it left",
-    async () => {
+  // (defined there alone: not a skipped test on the others)
+  if (platform === "linux/amd64" && debian === RELEASES[0])
+    test("a dump cut short leaves the previous dump whole; the next one clears what it left", async () => {
       py(`from pymongo import MongoClient
 db = MongoClient("mongodb://mongo:27017")["lucid"]
 db["a-big"].insert_many([{"_id": 10**6 + i, "pad": "y" * 4000} for i in range(30000)])`);
@@ -204,6 +204,5 @@ db["a-big"].insert_many([{"_id": 10**6 + i, "pad": "y" * 4000} for i in range(30
           .filter((f) => f.startsWith("dump-"))
           .sort(),
       ).toEqual([before, fs.readlinkSync(link)].sort());
-    },
-  );
+    });
 });
