@@ -100,10 +100,11 @@ async function confirm(
   args: Args,
   stack: auto.Stack,
   onOutput: (out: string) => void,
+  target: string[] | undefined,
 ): Promise<void> {
   if (args.yes || stack.name === "dev") return;
   const what = args.command === "destroy" ? "destroy" : "update";
-  const shown = { onOutput, color: "auto" as const, target: args.targets };
+  const shown = { onOutput, color: "auto" as const, target };
   if (args.command === "up") {
     const preview = await stack.preview({ ...shown, diff: args.diff });
     const ops = Object.entries(preview.changeSummary ?? {});
@@ -140,7 +141,7 @@ async function runWith(args: Args, stack: auto.Stack, progress: Progress): Promi
   switch (command) {
     case "up":
       if (refresh) await reportDrift(stack, onOutput);
-      await confirm(args, stack, onOutput);
+      await confirm(args, stack, onOutput, target);
       await stack.up({ ...common, diff, target, expectNoChanges });
       break;
     case "preview":
@@ -160,7 +161,7 @@ async function runWith(args: Args, stack: auto.Stack, progress: Progress): Promi
       return drift?.length ? DRIFTED : 0;
     }
     case "destroy":
-      await confirm(args, stack, onOutput);
+      await confirm(args, stack, onOutput, target);
       await stack.destroy({ ...common, target });
       break;
     case "cancel":

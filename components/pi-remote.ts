@@ -6,7 +6,14 @@ import { ENVIRONMENT_FILE, environmentFile, type ServiceEnv } from "./compose";
 import { shellJoin } from "./ssh/commands";
 import { LinkLostError, runRemote, type RemoteResult, type SshTarget } from "./ssh/executor";
 import { observeCommand, parseObservation } from "./ssh/observe";
-import { followCommand, lockWait, newRunId, rolloutCommand, teardownCommand } from "./ssh/rollout";
+import {
+  followBound,
+  followCommand,
+  lockWait,
+  newRunId,
+  rolloutCommand,
+  teardownCommand,
+} from "./ssh/rollout";
 import { composeOf, fromState, type RolloutSpec, type StoredRollout } from "./rollout-spec";
 
 /**
@@ -48,9 +55,8 @@ export const RECONNECT = { windowMs: 60_000, pauseMs: 5_000, connectTimeoutMs: 1
 export async function rollOut(t: RolloutSpec, recreate: readonly string[] = []): Promise<void> {
   if (t.registry && t.registryUser) await logIn(t);
   const runId = newRunId(t.release);
-  // the lock's wait, then pull and up (10 min at most), then the health gate; past the Pi's own
-  // follower's bound (60 s more), so that its "still running" is what a slow rollout reports
-  const bound = (lockWait(t) + 600 + t.healthTimeout + 120) * 1000;
+  // past the Pi's own follower's bound, so that its "still running" is what a slow rollout reports
+  const bound = (followBound(t) + 60) * 1000;
   const started = Date.now();
   let result: RemoteResult;
   try {
@@ -137,16 +143,17 @@ export async function tearDown(stored: StoredRollout): Promise<void> {
 export async function observeDrift(stored: StoredRollout): Promise<DriftItem[]> {
   const { spec: t, compose } = fromState(stored);
   const services = expectedServices(compose);
+  const wait = lockWait(t); // a rollout running there is waited for
   const command = observeCommand({
     remoteDir: t.remoteDir,
     project: t.project,
     release: t.release,
     refs: Object.values(services),
-    lockWait: lockWait(t),
+    lockWait: wait,
   });
   let seen;
   try {
-    seen = parseObservation(await runOnPi(t, command, { timeoutMs: (lockWait(t) + 120) * 1000 }));
+    seen = parseObservation(await runOnPi(t, command, { timeoutMs: (wait + 120) * 1000 }));
   } catch (err) {
     // Never "nothing there": an unreachable Pi is an error, and the refresh stops on it.
     throw new Error(

@@ -18,6 +18,7 @@
 #   LUCID_HEALTH_TIMEOUT  seconds the set may take to become healthy before it is rolled back
 #   LUCID_KEEP            releases kept, current and previous included (at least 2)
 #   LUCID_LOCK_WAIT       seconds to wait for another rollout's lock
+#   LUCID_FOLLOW_BOUND    seconds a follower waits for the rollout's end
 #   LUCID_RECREATE        services whose containers go before `up` (drift compose does not undo)
 #   LUCID_POLL            seconds between looks at the health gate (default 2)
 #   LUCID_FOLLOW          1: take no files, start nothing; follow run LUCID_RUN_ID to its end
@@ -31,6 +32,7 @@ run_id="${LUCID_RUN_ID:?}"
 timeout="${LUCID_HEALTH_TIMEOUT:?}"
 keep="${LUCID_KEEP:?}"
 lockwait="${LUCID_LOCK_WAIT:?}"
+follow_bound="${LUCID_FOLLOW_BOUND:?}"
 recreate="${LUCID_RECREATE:-}"
 poll="${LUCID_POLL:-2}"
 [ "$keep" -ge 2 ] || keep=2
@@ -81,13 +83,13 @@ detach() {
   LUCID_DETACHED=1 setsid -f bash --norc "${program[@]}" </dev/null >"$run/out" 2>"$run/log"
 }
 
-# Prints the run's log as it grows until the rollout ends (bounded: its lock wait, pull and up,
-# health gate), then what it printed, and exits with its status. A rollout that ended without one
+# Prints the run's log as it grows until the rollout ends (bounded: LUCID_FOLLOW_BOUND), then
+# what it printed, and exits with its status. A rollout that ended without one
 # was killed (or the Pi restarted): said so, with where `current` points. (Bash alone: `tail -f
 # --pid` notices the end a second or more late.)
 follow() {
   local pid="" boot="" i line part="" ended="" deadline
-  deadline=$(($(now_ms) + (lockwait + 600 + timeout + 60) * 1000))
+  deadline=$(($(now_ms) + follow_bound * 1000))
   # No run yet: its intake has not begun (or never will); made here, it never can.
   if mkdir -p "$dir/runs" && mkdir "$run" 2>/dev/null; then
     mkdir "$run/go"
@@ -133,7 +135,7 @@ follow() {
     exit "$(cat "$run/status")"
   fi
   if [ -z "$ended" ]; then
-    echo "lucid: the rollout of release $release (run $run_id) is still running on the Pi after $((lockwait + 600 + timeout + 60)) s" >&2
+    echo "lucid: the rollout of release $release (run $run_id) is still running on the Pi after $follow_bound s" >&2
     exit 75
   fi
   echo "lucid: the rollout of release $release (run $run_id) ended on the Pi without a result: it was killed, or the Pi restarted. It never makes half a release current; \`current\` is $(readlink "$dir/current" 2>/dev/null || echo "not set")" >&2
@@ -175,7 +177,8 @@ trap ends EXIT
 pick_compose
 mkdir -p "$dir/releases"
 # What the rollout says goes to the run's log (the follower shows it to the caller) and to
-# $dir/rollout.log, the Pi's own record of every run: the deploy user's alone (it names services, images and failures; an older one is made so too).
+# $dir/rollout.log, the Pi's own record of every run: the deploy user's alone (it names services,
+# images and failures; an older one is made so too).
 { touch "$dir/rollout.log" && chmod 600 "$dir/rollout.log"; } 2>/dev/null ||
   echo "lucid: warning: $dir/rollout.log is not the deploy user's to write and make private" >&2
 exec 2> >(tee -a "$dir/rollout.log" >&2)
@@ -202,7 +205,7 @@ echo "lucid: $(date -u +%FT%TZ) rollout of release $release holds the lock" >&2
 
 # The release's files (the compose file and its `environment`, the secrets), whole since intake,
 # moved into the release's directory (a rename: no file is ever half there). Runs older than the
-# newest 20 go (their files held secrets; their logs are in rollout.log too).
+# newest 20 go (their logs are in rollout.log too).
 new="$dir/releases/$release"
 mkdir -p "$new"
 for f in "$run/files"/*; do mv -f "$f" "$new/"; done

@@ -29,6 +29,7 @@ export function rolloutEnv(
     LUCID_HEALTH_TIMEOUT: Math.floor(p.healthTimeout),
     LUCID_KEEP: Math.max(2, Math.floor(p.keepReleases)),
     LUCID_LOCK_WAIT: lockWait(p),
+    LUCID_FOLLOW_BOUND: followBound(p),
     LUCID_RECREATE: recreate.join(" "),
   };
 }
@@ -57,3 +58,10 @@ export const teardownCommand = (
 /** Seconds to wait for another rollout: its whole health gate, plus its pull and up. */
 export const lockWait = (p: Pick<RolloutSpec, "healthTimeout">): number =>
   Math.floor(p.healthTimeout + 120);
+
+/**
+ * Seconds a follower of the rollout (rollout.sh) waits for its end: the lock's wait, pull and up
+ * (10 min at most), the health gate, and a minute for the rollback.
+ */
+export const followBound = (p: Pick<RolloutSpec, "healthTimeout">): number =>
+  lockWait(p) + 600 + Math.floor(p.healthTimeout) + 60;

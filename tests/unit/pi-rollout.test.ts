@@ -199,6 +199,7 @@ describe("the rollout's values", () => {
       LUCID_HEALTH_TIMEOUT: 300,
       LUCID_KEEP: 2,
       LUCID_LOCK_WAIT: 420,
+      LUCID_FOLLOW_BOUND: 1380, // the lock's wait, 10 min for pull and up, the gate, a minute
       LUCID_RECREATE: "api-server tor-proxy",
     });
   });

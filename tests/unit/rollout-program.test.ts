@@ -399,6 +399,16 @@ describe.each<Generation>(["v2", "v1"])("a link cut mid-rollout, with Compose %s
   const r2 = () => composeAt("1", { "api-server": "2" });
   const record = (release: string) =>
     pi.log().slice(pi.log().lastIndexOf(`rollout of release ${release} begins`));
+  /** r1 rolled out, then r2 (api-server never healthy by itself) started and in its health gate. */
+  const r2InTheGate = async (healthTimeout: number) => {
+    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
+    pi.setHealth(ref("api-server", "2"), "starting");
+    const run = pi.startRollOut(r2(), { release: "r2", healthTimeout });
+    for (let i = 0; i < 200 && !pi.log().includes("release r2 is up"); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(pi.log()).toContain("release r2 is up");
+    return run;
+  };
 
   test("during file intake: nothing starts, nothing changes, and a follower says so", async () => {
     expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
@@ -450,11 +460,7 @@ describe.each<Generation>(["v2", "v1"])("a link cut mid-rollout, with Compose %s
   });
 
   test("during the health gate of a change that turns healthy: committed, the record whole", async () => {
-    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
-    pi.setHealth(ref("api-server", "2"), "starting");
-    const run = pi.startRollOut(r2(), { release: "r2", healthTimeout: 20 });
-    for (let i = 0; i < 200 && !pi.log().includes("release r2 is up"); i++)
-      await new Promise((r) => setTimeout(r, 25));
+    const run = await r2InTheGate(20);
     run.cut();
     const cut = await run.done;
     expect(cut.stderr).not.toContain("ends");
@@ -474,11 +480,7 @@ describe.each<Generation>(["v2", "v1"])("a link cut mid-rollout, with Compose %s
   });
 
   test("during the health gate of a change never healthy: rolled back, the record whole", async () => {
-    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
-    pi.setHealth(ref("api-server", "2"), "starting");
-    const run = pi.startRollOut(r2(), { release: "r2", healthTimeout: 1 });
-    for (let i = 0; i < 200 && !pi.log().includes("release r2 is up"); i++)
-      await new Promise((r) => setTimeout(r, 25));
+    const run = await r2InTheGate(1);
     run.cut();
     await run.done;
     expect(await pi.ended()).toBe(1);
@@ -511,11 +513,7 @@ describe.each<Generation>(["v2", "v1"])("a link cut mid-rollout, with Compose %s
   });
 
   test("the Pi rebooted mid-rollout (the rollout killed): no result, said so, `current` named", async () => {
-    expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
-    pi.setHealth(ref("api-server", "2"), "starting");
-    const run = pi.startRollOut(r2(), { release: "r2", healthTimeout: 20 });
-    for (let i = 0; i < 200 && !pi.log().includes("release r2 is up"); i++)
-      await new Promise((r) => setTimeout(r, 25));
+    const run = await r2InTheGate(20);
     run.kill();
     await run.done;
     const again = pi.follow({ release: "r2" });
@@ -646,6 +644,7 @@ function envFor(p: FakePi, release: string) {
     LUCID_HEALTH_TIMEOUT: 5,
     LUCID_KEEP: 3,
     LUCID_LOCK_WAIT: 1,
+    LUCID_FOLLOW_BOUND: 30,
     LUCID_POLL: 0.05,
   };
 }

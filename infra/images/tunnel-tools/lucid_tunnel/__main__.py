@@ -25,8 +25,9 @@ def config() -> dict:
         "target": os.environ.get("ONION_TARGET", "api-gateway:8080"),
         "virtual_port": int(os.environ.get("ONION_PORT", "80")),
         "state": Path(os.environ.get("LUCID_TUNNEL_STATE", "/var/lib/lucid-tunnel")),
-        # what this container published, not data: on its tmpfs, never on the state volume
-        "runtime": Path(os.environ.get("LUCID_TUNNEL_RUNTIME", "/tmp")),
+        # the address this container gave Tor, not data: on its tmpfs, never on the state volume
+        "published": Path(os.environ.get("LUCID_TUNNEL_RUNTIME", "/tmp"))
+        / "lucid-tunnel-published",
     }
 
 
@@ -65,7 +66,7 @@ def target_address(cfg: dict) -> str:
 def onion_state(cfg: dict, ctl: Controller) -> dict | None:
     """The kept onion: its hostname, whether this Tor serves it now, and the address it was last
     published to (None before the first publication)."""
-    host_file, published = cfg["state"] / "hostname", cfg["runtime"] / "lucid-tunnel-published"
+    host_file, published = cfg["state"] / "hostname", cfg["published"]
     if not host_file.exists():
         return None
     hostname = host_file.read_text().strip()
@@ -77,16 +78,17 @@ def onion_state(cfg: dict, ctl: Controller) -> dict | None:
     }
 
 
-def publish(cfg: dict, ctl: Controller | None = None) -> dict:
+def publish(cfg: dict, ctl: Controller | None = None, address: str | None = None) -> dict:
     """Publishes the target as an onion service; the key is kept, so the address is stable.
     Safe to repeat: a service Tor already runs under this key is reported, not added twice.
-    With `ctl`, on that controller (left open); else on a connection of its own."""
+    With `ctl`, on that controller (left open); else on a connection of its own. To `address`
+    when given (the target's, just looked up), else to the one its name has now."""
     if ctl is None:
         with connect(cfg) as own:
-            return publish(cfg, own)
+            return publish(cfg, own, address)
     key_file, host_file = cfg["state"] / "onion_key", cfg["state"] / "hostname"
     key_type, key = ("ED25519-V3", onion_key(cfg)) if key_file.exists() else ("NEW", "ED25519-V3")
-    address = target_address(cfg)
+    address = address or target_address(cfg)
     report = {"target": cfg["target"], "address": address, "port": cfg["virtual_port"]}
     try:
         svc = ctl.create_ephemeral_hidden_service(
@@ -102,7 +104,7 @@ def publish(cfg: dict, ctl: Controller | None = None) -> dict:
         if key_type == "NEW":
             _write_private(key_file, svc.private_key)
         host_file.write_text(hostname + "\n")
-        (cfg["runtime"] / "lucid-tunnel-published").write_text(address + "\n")
+        cfg["published"].write_text(address + "\n")
     except BaseException:
         # a service whose key was not kept would be an address nobody can have again: gone
         ctl.remove_ephemeral_hidden_service(svc.service_id)
@@ -158,15 +160,15 @@ def keep_published(cfg: dict, ctl: Controller) -> dict | None:
     state = onion_state(cfg, ctl)
     if state is None:
         return None
-    why = None
+    address = target_address(cfg)
     if not state["served"]:
         why = "Tor no longer served it"
-    elif state["address"] != target_address(cfg):
-        why = f"{cfg['target']} is at {target_address(cfg)}, not {state['address']}"
+    elif state["address"] != address:
+        why = f"{cfg['target']} is at {address}, not {state['address']}"
         ctl.remove_ephemeral_hidden_service(state["hostname"].removesuffix(".onion"))
-    if why is None:
+    else:
         return None
-    return {**publish(cfg, ctl), "again": why}
+    return {**publish(cfg, ctl, address), "again": why}
 
 
 def publish_when_ready(cfg: dict, wait_s: int = 60) -> dict:
