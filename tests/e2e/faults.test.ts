@@ -15,7 +15,7 @@ import { refreshDrift } from "../../stacks/drift-check";
 import { lucidHome, PROJECT_DIR } from "../../stacks/workspace";
 import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piIds, volumeHashes, waitAllHealthy } from "../support/pi";
-import { SERVICE_NAMES } from "../../infra/services";
+import { SERVICE_NAMES, VOLUMES } from "../../infra/services";
 
 jest.setTimeout(30 * 60_000);
 
@@ -66,7 +66,7 @@ beforeAll(async () => {
   tools = (result.outputs.services.value as Record<string, { ref: string }>)["server-tools"].ref;
   await waitAllHealthy(PROJECT, 240);
   volumes = volumeHashes(PROJECT, tools);
-  expect(Object.keys(volumes)).toHaveLength(4);
+  expect(Object.keys(volumes)).toHaveLength(VOLUMES.length);
 });
 
 afterAll(() => tearDown(ctx));

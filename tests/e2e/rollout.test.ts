@@ -11,6 +11,7 @@ import { devMachineKeys } from "../../stacks/dev-machine";
 import { changesOf, e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piContainerEnv, piContainers, piDocker, piNetworks, piVolumes } from "../support/pi";
 import { getManifest } from "../support/registry";
+import { lanHost, piAddresses, piSubnets } from "../support/lan-host";
 import { AWKWARD_ENV } from "../support/awkward-env";
 import { filesHolding, filesUnder } from "../support/secrets";
 import { lucidHome } from "../../stacks/workspace";
@@ -135,6 +136,56 @@ describe("pulumi up of the Lucid set", () => {
     const signed = await post(sign, { message: "m" }, { authorization: `Bearer ${token}` });
     expect(signed.status).toBe(200);
     expect(JSON.parse(signed.body).message).toBe("m");
+  });
+
+  // The attack of issue 14: a LAN machine routes the set's networks through the Pi (one `ip
+  // route` each) and tries every service at every address it has. Tor listens on no network
+  // address (its SOCKS and control ports are sockets in a volume): a reset, from tor-proxy itself.
+  // The internal networks (api-server, tunnel-tools, server-tools, and the gateway's own legs
+  // there) drop it. The gateway answers at its published address, and at its address on `edge`:
+  // the Pi's Engine (20.10) forwards that one, which Engines from 28 on drop.
+  test("from a LAN host routing the set's networks through the Pi, only the gateway answers", () => {
+    const lan = lanHost();
+    try {
+      const subnets = piSubnets(PROJECT);
+      expect(Object.keys(subnets).sort()).toEqual(
+        ["backend", "edge", "egress", "tor"].map((n) => `${PROJECT}_${n}`),
+      );
+      lan.route([...Object.values(subnets), "10.250.0.2/32"]);
+      const at = (service: string) => piAddresses(piContainers(PROJECT)[service].id);
+      const tor = at("tor-proxy");
+      const gateway = at("api-gateway");
+      const tried: Record<string, string> = {};
+      const attempt = (what: string, target: string) => (tried[what] = target);
+      for (const [network, address] of Object.entries(tor)) {
+        attempt(`tor-proxy SOCKS on ${network}`, `${address}:9050`);
+        attempt(`tor-proxy control on ${network}`, `${address}:9051`);
+      }
+      for (const [network, address] of Object.entries(at("api-server")))
+        attempt(`api-server on ${network}`, `${address}:8000`);
+      for (const [network, address] of Object.entries(gateway))
+        attempt(`api-gateway on ${network}`, `${address}:8080`);
+      for (const service of ["tunnel-tools", "server-tools"])
+        for (const [network, address] of Object.entries(at(service)))
+          attempt(`${service} on ${network}`, `${address}:8080`);
+      attempt("the published gateway", `10.250.0.2:${PORT}`);
+      const found = lan.reach(Object.values(tried));
+      const seen = Object.fromEntries(Object.keys(tried).map((what, k) => [what, found[k]]));
+      const egress = `${PROJECT}_egress`;
+      const edge = `${PROJECT}_edge`;
+      const expected = Object.fromEntries(
+        Object.keys(tried).map((what) => {
+          if (what === "the published gateway" || what === `api-gateway on ${edge}`)
+            return [what, "open"];
+          if (what.startsWith("tor-proxy") && what.endsWith(egress)) return [what, "refused"];
+          return [what, "no answer"];
+        }),
+      );
+      expect(seen).toEqual(expected);
+      expect(lan.get(`http://10.250.0.2:${PORT}/health`)).toBe(200);
+    } finally {
+      lan.remove();
+    }
   });
 
   test("the registry holds a manifest list with both platforms for each service", async () => {

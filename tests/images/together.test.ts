@@ -8,7 +8,7 @@ import * as path from "path";
 import { SERVICES } from "../../infra/services";
 import { preparedImages, RELEASES, repositoryFor, type Built } from "../support/built-images";
 import { lucidHome } from "../../stacks/workspace";
-import { docker, dockerResult, pull } from "../support/docker";
+import { dockerResult, pull } from "../support/docker";
 import { startSet, waitHealthy, type RunningSet } from "../support/lucid-set";
 
 jest.setTimeout(20 * 60_000);
@@ -32,6 +32,22 @@ lines = r.stderr.splitlines()
 loaded = [l[19:].strip("'") for l in lines if l.startswith("# code object from ")]
 print(json.dumps({"code": r.returncode, "loaded": loaded, "err": r.stderr[-800:] if r.returncode else ""}))
 `;
+
+/** Python that lists the listening TCP and bound UDP sockets of its network namespace (/proc/net). */
+const LISTENING = `
+import json
+def rows(name):
+    with open("/proc/net/" + name) as f:
+        return [line.split() for line in f.read().splitlines()[1:]]
+tables = {n: rows(n) for n in ("tcp", "tcp6", "udp", "udp6")}
+print(json.dumps({
+    "tcp": [r[1] for n in ("tcp", "tcp6") for r in tables[n] if r[3] == "0A"],
+    "udp": [r[1] for n in ("udp", "udp6") for r in tables[n]],
+}))
+`;
+
+/** 127.0.0.11 as /proc/net writes it. */
+const DOCKER_DNS = "0B00007F";
 
 const refsFor = (debian: string, platform: string) =>
   Object.fromEntries(
@@ -399,55 +415,85 @@ print(json.dumps(out))`,
     expect(v.json.python).toMatch(PYTHON[debian]);
   });
 
-  // SocksPolicy: private networks only. A client on a network of public addresses (TEST-NET-2,
-  // an internal network of this test's own) reaches the port and is turned away.
-  nativeOnly("tor-proxy's SOCKS port serves private networks only", () => {
-    const outside = `${set.prefix}-public`;
-    const tor = `${set.prefix}-tor-proxy`;
-    docker(["network", "create", "--internal", "--subnet", "198.51.100.0/24", outside]);
-    try {
-      docker(["network", "connect", outside, tor]);
-      const address = docker([
-        "inspect",
-        "--format",
-        `{{(index .NetworkSettings.Networks "${outside}").IPAddress}}`,
-        tor,
-      ]);
-      expect(address).toMatch(/^198\.51\.100\./);
-      const socks = (network: string, proxy: string) =>
-        dockerResult(
-          [
-            "run",
-            "--rm",
-            "--network",
-            network,
-            "--entrypoint",
-            "/usr/bin/python3",
-            refsFor(debian, platform)["server-tools"],
-            "-m",
-            "lucid_tools",
-            "socks",
-            "lucid.invalid:80",
-            "--handshake-only",
-            "--proxy",
-            proxy,
-          ],
-          120_000,
-        );
-      const turnedAway = socks(outside, `${address}:9050`);
-      expect(turnedAway.code).toBe(1);
-      expect(turnedAway.stdout + turnedAway.stderr).toMatch(
-        /refused the SOCKS5 greeting|reset|closed/i,
+  // Tor listens on no network address: SOCKS and control are Unix sockets in tor-sockets. Read
+  // from tor-proxy's own network namespace (/proc/net), nothing listens on TCP or UDP there: no
+  // network, not the set's, not a LAN routed through the Pi, reaches it.
+  nativeOnly("tor-proxy has no listening socket on any network: no TCP, no UDP", () => {
+    const listening = (service: string) => {
+      const r = dockerResult(
+        [
+          "run",
+          "--rm",
+          "--network",
+          `container:${set.prefix}-${service}`,
+          "--entrypoint",
+          "/usr/bin/python3",
+          refsFor(debian, platform)["server-tools"],
+          "-c",
+          LISTENING,
+        ],
+        60_000,
       );
-      const inside = socks(set.network, "tor-proxy:9050"); // and the same client, from inside, is served
-      expect({ code: inside.code, out: inside.stdout }).toMatchObject({ code: 0 });
-    } finally {
-      docker(["network", "disconnect", "-f", outside, tor], { allowFail: true });
-      docker(["network", "rm", outside], { allowFail: true });
+      expect(r.code).toBe(0);
+      // but the Engine's: its DNS resolver for the network listens in every container, on 127.0.0.11
+      const mine = (list: string[]) => list.filter((a) => !a.startsWith(`${DOCKER_DNS}:`));
+      const { tcp, udp } = JSON.parse(r.stdout) as { tcp: string[]; udp: string[] };
+      return { tcp: mine(tcp), udp: mine(udp) };
+    };
+    expect(listening("api-gateway").tcp).toContain("00000000:1F90"); // what a listener looks like
+    expect(listening("tor-proxy")).toEqual({ tcp: [], udp: [] });
+    // and from the set's network, the ports it had once are closed
+    for (const port of ["9050", "9051"]) {
+      const r = set.exec("server-tools", [
+        "/usr/bin/python3",
+        "-m",
+        "lucid_tools",
+        "tcp",
+        `tor-proxy:${port}`,
+      ]);
+      expect({ code: r.code, error: JSON.parse(r.out).error }).toEqual({
+        code: 1,
+        error: expect.stringMatching(/ConnectionRefusedError/),
+      });
     }
   });
 
-  test("tor-proxy accepts SOCKS connections", () => {
+  // The sockets' directory is the policy (mode 700, the services' user): another user on a
+  // container that mounts the volume is turned away before Tor sees it.
+  nativeOnly("Tor's sockets serve the services' user alone", () => {
+    const asUser = (user: string) =>
+      dockerResult(
+        [
+          "run",
+          "--rm",
+          "--network",
+          "none",
+          "--user",
+          user,
+          "-v",
+          `${set.prefix}-tor-sockets:/run/lucid-tor:ro`,
+          "--entrypoint",
+          "/usr/bin/python3",
+          refsFor(debian, platform)["server-tools"],
+          "-m",
+          "lucid_tools",
+          "socks",
+          "lucid.invalid:80",
+          "--handshake-only",
+        ],
+        60_000,
+      );
+    const other = asUser("1000:1000");
+    expect(other.code).toBe(1);
+    expect(other.stdout + other.stderr).toMatch(/Permission denied/);
+    const own = asUser("65532:65532");
+    expect({ code: own.code, out: JSON.parse(own.stdout) }).toEqual({
+      code: 0,
+      out: { proxy: "/run/lucid-tor/socks", greeting: "ok" },
+    });
+  });
+
+  test("tor-proxy accepts SOCKS connections on its socket", () => {
     const r = set.exec("server-tools", [
       "/usr/bin/python3",
       "-m",
@@ -457,10 +503,10 @@ print(json.dumps(out))`,
       "--handshake-only",
     ]);
     ok(r);
-    expect(JSON.parse(r.out)).toMatchObject({ proxy: "tor-proxy:9050", greeting: "ok" });
+    expect(JSON.parse(r.out)).toMatchObject({ proxy: "/run/lucid-tor/socks", greeting: "ok" });
   });
 
-  test("tunnel-tools reads Tor's state through the control port and publishes an onion service", () => {
+  test("tunnel-tools reads Tor's state through its control socket and publishes an onion service", () => {
     const status = set.exec("tunnel-tools", ["/usr/bin/python3", "-m", "lucid_tunnel", "status"]);
     ok(status);
     const report = JSON.parse(status.out);

@@ -89,13 +89,13 @@ export async function waitAllHealthy(project: string, seconds: number) {
 // Every directory and file: its path, mode and owner, and a file's bytes. Tor rewrites its own
 // bookkeeping (state, lock, caches) and a new control cookie whenever it starts: of those, the
 // bytes are not data, but the file's being there, its mode and owner are (its passing temporary
-// files not even that).
+// files not even that). A link's target is hashed; a socket (Tor's, in tor-sockets) has no bytes.
 const HASH_VOLUMES = [
-  "import fnmatch,hashlib,os",
+  "import fnmatch,hashlib,os,stat",
   "skip=['state','lock','control_auth_cookie','cached-*','sr-state']",
   "passing=['*.tmp','*.new']",
   "def meta(h,p):",
-  " s=os.lstat(p); h.update(('%s %o %d %d\\n' % (p,s.st_mode,s.st_uid,s.st_gid)).encode())",
+  " s=os.lstat(p); h.update(('%s %o %d %d\\n' % (p,s.st_mode,s.st_uid,s.st_gid)).encode()); return s",
   "for v in sorted(os.listdir('/v')):",
   " h=hashlib.sha256()",
   " for r,d,f in sorted(os.walk('/v/'+v)):",
@@ -103,7 +103,9 @@ const HASH_VOLUMES = [
   "  for n in sorted(f):",
   "   tor=v.endswith('_tor-data'); p=os.path.join(r,n)",
   "   if tor and any(fnmatch.fnmatch(n,s) for s in passing): continue",
-  "   meta(h,p)",
+  "   m=meta(h,p).st_mode",
+  "   if stat.S_ISLNK(m): h.update(os.readlink(p).encode())",
+  "   if not stat.S_ISREG(m): continue",
   "   if tor and any(fnmatch.fnmatch(n,s) for s in skip): continue",
   "   h.update(open(p,'rb').read())",
   " print(v, h.hexdigest())",

@@ -60,11 +60,24 @@ describe("renderCompose", () => {
       "api-state",
       "tools-data",
       "tor-data",
+      "tor-sockets",
       "tunnel-state",
     ]);
     expect(doc.services["tunnel-tools"].volumes).toEqual([
       "tor-data:/var/lib/tor:ro",
+      "tor-sockets:/run/lucid-tor:ro",
       "tunnel-state:/var/lib/lucid-tunnel",
+    ]);
+  });
+
+  test("Tor's sockets reach tor-proxy, tunnel-tools and server-tools alone; the others never", () => {
+    const mounting = Object.entries(doc.services as Record<string, { volumes?: string[] }>)
+      .map(([name, svc]) => [name, svc.volumes?.find((v) => v.startsWith("tor-sockets:"))])
+      .filter(([, mount]) => mount);
+    expect(mounting).toEqual([
+      ["server-tools", "tor-sockets:/run/lucid-tor:ro"],
+      ["tor-proxy", "tor-sockets:/run/lucid-tor"],
+      ["tunnel-tools", "tor-sockets:/run/lucid-tor:ro"],
     ]);
   });
 

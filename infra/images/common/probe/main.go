@@ -1,6 +1,7 @@
 // lucid-probe: the exec-form health check of images that have no shell (and often no curl).
 //
 //	lucid-probe tcp HOST:PORT            a TCP connection opens
+//	lucid-probe unix PATH                a connection to the Unix socket at PATH opens
 //	lucid-probe http URL [STATUS]        a GET answers STATUS (default 200)
 //
 // Exit 0 when healthy, 1 otherwise; every check gives up after 3 seconds.
@@ -26,11 +27,11 @@ func main() {
 
 func run(args []string) error {
 	if len(args) < 2 {
-		return fmt.Errorf("usage: lucid-probe tcp HOST:PORT | http URL [STATUS]")
+		return fmt.Errorf("usage: lucid-probe tcp HOST:PORT | unix PATH | http URL [STATUS]")
 	}
 	switch args[0] {
-	case "tcp":
-		conn, err := net.DialTimeout("tcp", args[1], timeout)
+	case "tcp", "unix":
+		conn, err := net.DialTimeout(args[0], args[1], timeout)
 		if err != nil {
 			return err
 		}
@@ -55,6 +56,6 @@ func run(args []string) error {
 		}
 		return nil
 	default:
-		return fmt.Errorf("unknown check %q (tcp | http)", args[0])
+		return fmt.Errorf("unknown check %q (tcp | unix | http)", args[0])
 	}
 }

@@ -19,7 +19,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--cafile", help="trust this CA bundle instead of the system one")
     s = sub.add_parser("socks")
     s.add_argument("target", help="host:port to CONNECT to")
-    s.add_argument("--proxy", default="tor-proxy:9050")
+    s.add_argument("--proxy", default=net.TOR_SOCKS, help="a Unix socket's path, or host:port")
     s.add_argument("--handshake-only", action="store_true", help="only check the proxy speaks SOCKS5")
     for name in ("mongo-ping", "mongo-dump", "mongo-restore"):
         m = sub.add_parser(name)

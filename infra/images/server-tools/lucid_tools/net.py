@@ -47,12 +47,29 @@ def tls(hostport: str, cafile: str = None) -> dict:
             }
 
 
-def socks(target: str, proxy: str = "tor-proxy:9050", handshake_only: bool = False) -> dict:
-    """A SOCKS5 CONNECT to target through the proxy (no auth), as the services use tor-proxy.
+TOR_SOCKS = "/run/lucid-tor/socks"
+
+
+def _proxy_socket(proxy: str) -> socket.socket:
+    """A connection to the proxy: a Unix socket when `proxy` is a path (tor-proxy's), else host:port."""
+    if not proxy.startswith("/"):
+        return socket.create_connection(_split(proxy, 1080), timeout=TIMEOUT)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.settimeout(TIMEOUT)
+        s.connect(proxy)
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def socks(target: str, proxy: str = TOR_SOCKS, handshake_only: bool = False) -> dict:
+    """A SOCKS5 CONNECT to target through the proxy (no auth), as the services use tor-proxy:
+    its Unix socket in the tor-sockets volume by default, or a proxy at host:port.
     handshake_only: stop once the proxy accepted the greeting (it answers SOCKS at all)."""
-    phost, pport = _split(proxy, 9050)
     host, port = _split(target, 80)
-    with socket.create_connection((phost, pport), timeout=TIMEOUT) as s:
+    with _proxy_socket(proxy) as s:
         s.settimeout(TIMEOUT)
         s.sendall(b"\x05\x01\x00")
         if s.recv(2) != b"\x05\x00":

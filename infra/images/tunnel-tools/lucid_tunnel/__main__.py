@@ -20,8 +20,8 @@ KEEP_S = 5  # seconds between looks at whether the onion is still published, and
 
 def config() -> dict:
     return {
-        "control_host": os.environ.get("TOR_CONTROL_HOST", "tor-proxy"),
-        "control_port": int(os.environ.get("TOR_CONTROL_PORT", "9051")),
+        # Tor's control port: a Unix socket in the tor-sockets volume (Tor has no network port)
+        "control_socket": os.environ.get("TOR_CONTROL_SOCKET", "/run/lucid-tor/control"),
         "target": os.environ.get("ONION_TARGET", "api-gateway:8080"),
         "virtual_port": int(os.environ.get("ONION_PORT", "80")),
         "state": Path(os.environ.get("LUCID_TUNNEL_STATE", "/var/lib/lucid-tunnel")),
@@ -33,8 +33,7 @@ def config() -> dict:
 
 def connect(cfg: dict) -> Controller:
     """An authenticated controller; cookie auth reads the cookie Tor names (on its volume)."""
-    address = socket.gethostbyname(cfg["control_host"])  # stem takes an IP address only
-    ctl = Controller.from_port(address=address, port=cfg["control_port"])
+    ctl = Controller.from_socket_file(cfg["control_socket"])
     try:
         ctl.authenticate()
     except BaseException:
