@@ -11,6 +11,7 @@ import { preparedImages, RELEASES, repositoryFor, type Built } from "../support/
 import { docker, dockerResult, pull } from "../support/docker";
 import { HARDENED, QEMU_FAST_PAUTH } from "../support/lucid-set";
 import { startMongo } from "../support/mongo";
+import { SERVICES } from "../../infra/services";
 
 jest.setTimeout(20 * 60_000);
 const built: Record<string, Built> = {};
@@ -136,6 +137,59 @@ describe.each(CASES)("server-tools on %s (%s) against FerretDB", (platform, debi
       "ValueError: copy already holds documents in a-big, blobs, events, people: restore into an empty database (nothing was written)",
     ]);
   });
+
+  // Bounded memory: a database more than twice the service's memory limit, in documents of 1 MiB
+  // (a batch of 500 of them would be 500 MiB), dumped and restored by a toolbox held to that limit
+  // as on the Pi. Each peak resident size is read by the process itself. Native speed, one release.
+  if (platform === "linux/amd64" && debian === RELEASES[0])
+    test("a dump and a restore of twice the service's memory limit run within it", () => {
+      const limit = SERVICES.find((s) => s.name === "server-tools")!.limits.memory; // "192m"
+      const limitMiB = Number(limit.replace(/m$/, ""));
+      const docs = limitMiB * 2;
+      py(`from pymongo import MongoClient
+db = MongoClient("mongodb://mongo:27017")["large"]
+for start in range(0, ${docs}, 16):
+    db.blobs.insert_many([{"_id": i, "pad": bytes([i % 256]) * (1 << 20)} for i in range(start, min(start + 16, ${docs}))])`);
+      const limited = (call: string) => {
+        const r = dockerResult(
+          [
+            "run",
+            "--rm",
+            "--network",
+            network,
+            ...HARDENED,
+            "--memory",
+            limit,
+            "--memory-swap",
+            limit, // no swap to hide in
+            "-v",
+            `${volume}:${DUMPS}`,
+            "--entrypoint",
+            "/usr/bin/python3",
+            pull(repositoryFor(debian), built[debian]["server-tools"].digests[platform]),
+            "-c",
+            `import json, resource
+from lucid_tools import mongo
+report = mongo.${call}
+print(json.dumps({**report, "peakMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))`,
+          ],
+          600_000,
+        );
+        expect({ code: r.code, err: r.stderr.slice(-400) }).toEqual({ code: 0, err: "" });
+        return JSON.parse(r.stdout) as { collections: object; peakMiB: number };
+      };
+      const dump = limited(`dump("mongodb://mongo:27017", "large", "${DUMPS}/large")`);
+      expect(dump.collections).toEqual({ blobs: docs });
+      const dumped = fs.statSync(path.join(onHost(), "large", "blobs.bson")).size;
+      expect(dumped).toBeGreaterThan(docs * (1 << 20));
+      const restore = limited(`restore("mongodb://mongo:27017", "large2", "${DUMPS}/large")`);
+      expect(restore.collections).toEqual({ blobs: docs });
+      console.log(
+        `${dumped >> 20} MiB: mongo-dump peak resident ${dump.peakMiB} MiB, mongo-restore ${restore.peakMiB} MiB (limit ${limit})`,
+      );
+      expect(dump.peakMiB).toBeLessThan(limitMiB / 2);
+      expect(restore.peakMiB).toBeLessThan(limitMiB / 2);
+    });
 
   // The cut needs a dump long enough to be caught half way: native speed, one release.
   // (defined there alone: not a skipped test on the others)
