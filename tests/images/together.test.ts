@@ -561,6 +561,44 @@ print(json.dumps(out))`,
       /ServerSelectionTimeoutError|AutoReconnect|ConfigurationError/,
     );
   });
+
+  // Power lost, or Tor killed: its sockets stay in the volume, and Tor, started again, takes
+  // their paths back (it unlinks what is there before it binds): no crash loop, SOCKS served.
+  // Last of its set: Tor starts over (tunnel-tools publishes again, on its own time).
+  nativeOnly(
+    "tor-proxy killed outright and started again: its sockets are served again",
+    async () => {
+      dockerResult(["kill", "--signal", "KILL", `${set.prefix}-tor-proxy`], 30_000);
+      const left = dockerResult(
+        [
+          "run",
+          "--rm",
+          "--network",
+          "none",
+          "-v",
+          `${set.prefix}-tor-sockets:/run/lucid-tor:ro`,
+          "--entrypoint",
+          "/usr/bin/python3",
+          refsFor(debian, platform)["server-tools"],
+          "-c",
+          "import os; print(' '.join(sorted(os.listdir('/run/lucid-tor'))))",
+        ],
+        60_000,
+      );
+      expect(left.stdout.trim()).toBe("control socks"); // what a power cut leaves
+      expect(dockerResult(["start", `${set.prefix}-tor-proxy`], 30_000).code).toBe(0);
+      expect(await waitHealthy(set, ["tor-proxy"], 60)).toEqual({ "tor-proxy": "healthy" });
+      const r = set.exec("server-tools", [
+        "/usr/bin/python3",
+        "-m",
+        "lucid_tools",
+        "socks",
+        "lucid.invalid:80",
+        "--handshake-only",
+      ]);
+      ok(r);
+    },
+  );
 });
 
 test("server-tools checks TLS against the local registry, trusting its CA", () => {
