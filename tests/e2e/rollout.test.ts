@@ -188,6 +188,37 @@ describe("pulumi up of the Lucid set", () => {
     }
   });
 
+  // Abuse from one LAN client, on the Pi: 300 half-sent requests (a slowloris) and 100 requests
+  // whose body never comes. Another client's /health is answered all along; the gateway drops
+  // every held connection on its timeouts, and turns away what one client has in flight past 64.
+  test("one LAN client holding hundreds of slow requests: another is served; past 64 in flight, 429", async () => {
+    const lan = lanHost();
+    try {
+      lan.route(["10.250.0.2/32"]);
+      const halfSent = lan.slowClient("10.250.0.2", PORT, 300, 30, "headers");
+      const noBody = lan.slowClient("10.250.0.2", PORT, 100, 40, "body");
+      await new Promise((r) => setTimeout(r, 3_000));
+      const answers: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        answers.push((await get(`http://10.250.0.2:${PORT}/health`)).status);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(answers).toEqual(Array(10).fill(200));
+      const [slow, held] = await Promise.all([halfSent, noBody]);
+      expect({ connected: slow.connected, dropped: slow.dropped }).toEqual({
+        connected: 300,
+        dropped: 300,
+      });
+      expect({
+        connected: held.connected,
+        dropped: held.dropped,
+        turnedAway: held.statuses["429"],
+      }).toEqual({ connected: 100, dropped: 100, turnedAway: 36 });
+    } finally {
+      lan.remove();
+    }
+  });
+
   test("the registry holds a manifest list with both platforms for each service", async () => {
     const login = { username: "lucid", password: password() };
     expect((await getManifest(AUTH_REGISTRY, PROJECT, "api-server")).status).toBe(401);

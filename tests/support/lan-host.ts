@@ -2,7 +2,7 @@
 // the Pi stand-in by a veth pair (Pi side 10.250.1.1, the host 10.250.1.2), with one route per
 // address it is given via the Pi: what `ip route add <container subnet> via <the Pi>` gives any
 // machine of a real LAN. It sends only to the Pi and the Pi's containers; it has no default route.
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import { piDocker } from "./pi";
 
@@ -41,6 +41,50 @@ for target in sys.argv[1:]:
         s.close()
 `;
 
+// Opens COUNT connections to HOST:PORT and sends on each half a request's headers (MODE "headers")
+// or a whole request's headers with its body withheld (MODE "body", 15 a second), then waits (at most SECONDS)
+// for the server to drop them: how many connected, how many it dropped, the statuses it sent.
+const SLOW = `
+import json, select, socket, sys, time
+host, port, count, seconds, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+request = {
+    "headers": b"GET /health HTTP/1.1\\r\\nHost: lucid\\r\\n",
+    "body": b"POST /api/verify HTTP/1.1\\r\\nHost: lucid\\r\\nContent-Type: application/json\\r\\nContent-Length: 1000\\r\\n\\r\\n",
+}[mode]
+# bodies withheld: 15 a second, under the gateway's rate limit (20/s), so only in-flight counts
+pace = 1 / 15 if mode == "body" else 0
+held, statuses = [], {}
+for _ in range(count):
+    time.sleep(pace)
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect((host, port))
+        s.sendall(request)
+        s.setblocking(False)
+        held.append(s)
+    except OSError:
+        s.close()
+connected, dropped, answered = len(held), 0, set()
+deadline = time.monotonic() + seconds
+while held and time.monotonic() < deadline:
+    ready, _, _ = select.select(held[:500], [], [], 0.5)
+    for s in ready:
+        try:
+            data = s.recv(4096)
+        except OSError:
+            data = b""
+        if data and s not in answered:
+            answered.add(s)
+            status = data.split(b" ", 2)[1].decode() if data.startswith(b"HTTP/") else "?"
+            statuses[status] = statuses.get(status, 0) + 1
+        if not data:
+            held.remove(s)
+            s.close()
+            dropped += 1
+print(json.dumps({"connected": connected, "dropped": dropped, "statuses": statuses}))
+`;
+
 export interface LanHost {
   address: string;
   /** Adds a route via the Pi for each subnet (CIDR), as a LAN machine would. */
@@ -49,6 +93,19 @@ export interface LanHost {
   reach(targets: string[]): Reach[];
   /** GET http://host:port/path from the LAN host: the status code, 0 when nothing answered. */
   get(url: string): number;
+  /**
+   * `count` connections to host:port from the LAN host, each sending half a request's headers
+   * ("headers") or a request whose body never comes ("body"), held until the server drops them
+   * (at most `seconds`): how many connected, how many the server dropped, the statuses it
+   * answered with. Runs beside the caller (a child process).
+   */
+  slowClient(
+    host: string,
+    port: number,
+    count: number,
+    seconds: number,
+    mode: "headers" | "body",
+  ): Promise<{ connected: number; dropped: number; statuses: Record<string, number> }>;
   remove(): void;
 }
 
@@ -104,6 +161,33 @@ export function lanHost(): LanHost {
       );
       return Number(r.stdout) || 0;
     },
+    slowClient: (host, port, count, seconds, mode) =>
+      new Promise((resolve, reject) => {
+        const child = spawn(
+          "nsenter",
+          [
+            `--net=${netns(LAN_NETNS)}`,
+            "python3",
+            "-c",
+            SLOW,
+            host,
+            `${port}`,
+            `${count}`,
+            `${seconds}`,
+            mode,
+          ],
+          { stdio: ["ignore", "pipe", "pipe"], timeout: (seconds + count * 2 + 10) * 1000 },
+        );
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (d) => (out += d));
+        child.stderr.on("data", (d) => (err += d));
+        child.on("close", (code) =>
+          code === 0
+            ? resolve(JSON.parse(out))
+            : reject(new Error(`slow client: exit ${code}: ${err}`)),
+        );
+      }),
     remove: removeLan,
   };
 }
