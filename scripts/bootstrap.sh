@@ -16,11 +16,13 @@ read -r -a suites <<<"${LUCID_DEBIAN_SUITES:-${LUCID_DEBIAN_SUITE:-bookworm}}"
 # LUCID_PI_COMPOSE_V2=1 (the tests): Compose v2 too, for the stand-in's second flavour.
 # LUCID_LANGUAGE_HOST=1 (the tests): the plain `pulumi` CLI's Node language host.
 # LUCID_FERRETDB=1 (the tests): FerretDB, a MongoDB for the toolbox's tests.
+# LUCID_CONTAINER_BUILDER=1 (the tests): a docker-container buildx builder, as Docker Desktop has.
 {
   bash "$here/go-tools.sh" all &&
     if [[ -n "${LUCID_PI_COMPOSE_V2:-}" ]]; then bash "$here/go-tools.sh" compose; fi &&
     if [[ -n "${LUCID_LANGUAGE_HOST:-}" ]]; then bash "$here/go-tools.sh" language-host; fi &&
-    if [[ -n "${LUCID_FERRETDB:-}" ]]; then bash "$here/go-tools.sh" ferretdb; fi
+    if [[ -n "${LUCID_FERRETDB:-}" ]]; then bash "$here/go-tools.sh" ferretdb; fi &&
+    if [[ -n "${LUCID_CONTAINER_BUILDER:-}" ]]; then bash "$here/go-tools.sh" buildctl; fi
 } &
 go_job=$!
 
@@ -34,5 +36,6 @@ wait "$go_job" || die "building the Go tools failed (see above)"
 [[ -z "${LUCID_PI_COMPOSE_V2:-}" ]] || bash "$here/pi-compose-v2.sh"
 bash "$here/buildkit.sh"
 for suite in "${suites[@]}"; do bash "$here/debian-base.sh" "$suite"; done
+[[ -z "${LUCID_CONTAINER_BUILDER:-}" ]] || bash "$here/buildkit-container.sh"
 mkdir -p "$LUCID_HOME/state"
 log "all local parts ready in $(duration $((SECONDS - start)))"

@@ -5,7 +5,7 @@
 # cached (GOMODCACHE, GOCACHE, and a stamp per binary), so a warm run takes a second.
 # And for the tests of the plain `pulumi` CLI, its Node language host, from ../shared when there;
 # for the toolbox's tests, FerretDB as a MongoDB.
-# Usage: go-tools.sh [all | buildkit | pulumi | compose | language-host | ferretdb]
+# Usage: go-tools.sh [all | buildkit | pulumi | compose | language-host | ferretdb | buildctl]
 source "$(dirname "$0")/lib.sh"
 
 PULUMI_VERSION="3.274.1"
@@ -40,6 +40,12 @@ BIN[buildkitd]="$LUCID_BIN/buildkitd" VERSION[buildkitd]="$BUILDKIT_VERSION"
 PKG[buildkitd]=github.com/moby/buildkit/cmd/buildkitd
 REQUIRE[buildkitd]="github.com/moby/buildkit v$BUILDKIT_VERSION"
 LDFLAG[buildkitd]="-X github.com/moby/buildkit/version.Version=v$BUILDKIT_VERSION"
+# buildctl, for the tests' docker-container builder: buildx reaches that builder's buildkitd through
+# `buildctl dial-stdio` inside its container.
+BIN[buildctl]="$LUCID_BIN/buildctl" VERSION[buildctl]="$BUILDKIT_VERSION"
+PKG[buildctl]=github.com/moby/buildkit/cmd/buildctl
+REQUIRE[buildctl]="github.com/moby/buildkit v$BUILDKIT_VERSION"
+LDFLAG[buildctl]="-X github.com/moby/buildkit/version.Version=v$BUILDKIT_VERSION"
 BIN[buildx]="$LUCID_BIN/docker-buildx" VERSION[buildx]="$BUILDX_VERSION"
 PKG[buildx]=github.com/docker/buildx/cmd/buildx
 REQUIRE[buildx]="github.com/docker/buildx v$BUILDX_VERSION"
@@ -186,5 +192,6 @@ case "${1:-all}" in
   compose) build compose-v2 compose ;;
   language-host) build_language_host ;;
   ferretdb) build_ferretdb ;;
-  *) die "go-tools.sh: unknown part '$1' (all | buildkit: buildkitd, buildx and the docker-build plugin | pulumi: the CLI, after those | compose: Compose v2 | language-host: the plain CLI's Node language host | ferretdb: the tests' MongoDB)" ;;
+  buildctl) build buildctl buildctl ;;
+  *) die "go-tools.sh: unknown part '$1' (all | buildkit: buildkitd, buildx and the docker-build plugin | pulumi: the CLI, after those | compose: Compose v2 | language-host: the plain CLI's Node language host | ferretdb: the tests' MongoDB | buildctl: for the tests' docker-container builder)" ;;
 esac

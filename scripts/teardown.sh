@@ -16,6 +16,7 @@ stop() { # stop NAME: the daemon started as NAME, if still running; bounded wait
 
 if [[ -f "$LUCID_RUN/sshd-pi.pid" ]]; then kill "$(cat "$LUCID_RUN/sshd-pi.pid")" 2>/dev/null || true; fi
 stop docker-pi
+stop docker-builder # the tests' docker-container builder's Engine
 stop buildkitd
 stop registry
 stop registry-auth

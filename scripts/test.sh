@@ -12,7 +12,8 @@ bash "$here/node-deps.sh" & deps_job=$! # npm ci and tsc, beside the bootstrap's
 # The images are tested on Debian 13 too: both builder bases, debootstrapped side by side.
 # And the Pi stand-in's second flavour, Compose v2 (the user deploy-v2), for the e2e files.
 # And the plain `pulumi` CLI's Node language host, for the tests of that path.
-LUCID_DEBIAN_SUITES="bookworm trixie" LUCID_PI_COMPOSE_V2=1 LUCID_LANGUAGE_HOST=1 LUCID_FERRETDB=1 bash "$here/bootstrap.sh"
+LUCID_DEBIAN_SUITES="bookworm trixie" LUCID_PI_COMPOSE_V2=1 LUCID_LANGUAGE_HOST=1 LUCID_FERRETDB=1 \
+  LUCID_CONTAINER_BUILDER=1 bash "$here/bootstrap.sh"
 bash "$here/registry-auth.sh" # a registry that wants a login, for the credentials tests
 wait "$deps_job" || die "installing or building the project's Node.js code failed (see above)"
 cd "$here/.."
