@@ -1,7 +1,14 @@
-// The program: load the stack's config (all of it validated before any resource exists), define
-// the graph, export its outputs. The only side effects of this project live here.
+// The program: load the stack's config (all of it validated before any resource exists), check
+// its buildx builder, define the graph, export its outputs. The only side effects of this project
+// live here.
 import { defineLucid } from "./infra/lucid";
 import { SERVICES } from "./infra/services";
-import { loadConfig } from "./stacks/config";
+import { builderProblems, inspectBuilder } from "./stacks/builder-check";
+import { ConfigError, loadConfig } from "./stacks/config";
 
-export = async () => defineLucid(loadConfig(SERVICES.map((s) => s.name)));
+export = async () => {
+  const cfg = loadConfig(SERVICES.map((s) => s.name));
+  const problems = builderProblems(cfg.builder, inspectBuilder(cfg.builder));
+  if (problems.length) throw new ConfigError(problems);
+  return defineLucid(cfg);
+};

@@ -16,7 +16,8 @@ import * as readline from "readline/promises";
 import program from "../index";
 import { driftReport } from "../components/drift";
 import { refreshDrift } from "../stacks/drift-check";
-import { checkConfig, isSecretKey } from "../stacks/config";
+import { checkConfig, ConfigError, isSecretKey } from "../stacks/config";
+import { builderProblems, inspectBuilder } from "../stacks/builder-check";
 import { setConfigValue } from "../stacks/config-set";
 import { stderrOf, unseenErrors } from "../stacks/run-errors";
 import { SERVICE_NAMES } from "../infra/services";
@@ -194,14 +195,16 @@ async function main(): Promise<void> {
   const stack = await openStack({ stackName, program, workDir, env: passphraseEnv(stackName) });
   if (stackName === "dev" && !process.env.LUCID_WORK_DIR) await pinDevMachine(stack);
   if (args.config) return runConfig(args.config, stack, args.showSecrets);
-  // A bad config is named here, once and whole, before Pulumi runs anything (the program checks
-  // it too, for the plain CLI; through the engine its error would come twice, or, in a preview,
-  // only on stderr).
+  // A bad config (the builder too) is named here, once and whole, before Pulumi runs anything
+  // (the program checks it too, for the plain CLI; through the engine its error would come
+  // twice, or, in a preview, only on stderr).
   if (args.command === "up" || args.command === "preview") {
     const all = Object.entries(await stack.getAllConfig()).map(
       ([key, v]) => [key, v.value, v.secret === true] as const,
     );
-    checkConfig(all, SERVICE_NAMES);
+    const settings = checkConfig(all, SERVICE_NAMES);
+    const problems = builderProblems(settings.builder, inspectBuilder(settings.builder));
+    if (problems.length > 0) throw new ConfigError(problems);
   }
   process.exitCode = await run(args, stack);
 }

@@ -16,9 +16,6 @@ import { sourceRevision } from "./source-revision";
 import { SERVICE_NAMES, SERVICES, type ServiceSpec } from "./services";
 import { version as VERSION } from "../package.json";
 
-/** The buildx builder the bootstrap registers (a remote BuildKit; docker-build refuses the legacy one). */
-export const BUILDER = "lucid";
-
 /** A build context, relative to the project (state must not hold this machine's paths). */
 const imageContext = (dir: string): string => `infra/images/${dir}`;
 
@@ -165,7 +162,7 @@ function buildImages(cfg: StackConfig): Record<string, DistrolessImage> {
   const common = {
     repository,
     platforms: cfg.platforms,
-    builder: BUILDER,
+    builder: cfg.builder, // docker-build refuses the Engine's legacy `docker` driver
     registryAuth,
     registryCache: cfg.registry.buildCache,
   };

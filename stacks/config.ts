@@ -138,6 +138,14 @@ export const stackSchema = z
       .default(["linux/amd64", "linux/arm64"])
       .describe("Platforms every image is built for"),
     bases: basesSchema,
+    builder: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be a buildx builder's name (docker buildx ls)")
+      .default("lucid")
+      .describe(
+        "The buildx builder of the images: a docker-container builder (Docker Desktop's, " +
+          "`docker buildx create`) or a remote one; lucid is the one scripts/buildkit.sh makes",
+      ),
     pi: piSchema,
     rollout: z
       .boolean()

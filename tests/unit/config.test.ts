@@ -58,6 +58,12 @@ describe("parseStackConfig", () => {
     ],
     ["unknown top-level key", (c) => (c.colour = "blue"), ["lucid:colour: unknown key"], null],
     [
+      "a builder that is no buildx builder's name",
+      (c) => (c.builder = "my builder"),
+      ["lucid:builder: must be a buildx builder's name (docker buildx ls)"],
+      null,
+    ],
+    [
       "a gateway address that is not an IPv4 address",
       (c) => ((c.pi as Record<string, unknown>).gatewayAddress = "raspberrypi.local"),
       ["lucid:pi.gatewayAddress: must be an IPv4 address of the Pi, e.g. its LAN address"],

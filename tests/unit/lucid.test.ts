@@ -27,6 +27,7 @@ const config = (runtime: StackConfig["bases"]["runtime"] = "local"): StackConfig
   },
   platforms: ["linux/amd64", "linux/arm64"],
   bases: { debian: "bookworm", builder: "10.250.0.1:5000/lucid/debian:bookworm", runtime },
+  builder: "lucid",
   pi: {
     host: "10.250.0.2",
     port: 22,
@@ -250,6 +251,17 @@ describe("defineLucid with a registry login", () => {
 });
 
 describe("defineLucid with rollout off", () => {
+  test("every image is built by the stack's buildx builder (lucid:builder)", async () => {
+    seen.length = 0;
+    const out = lucid.defineLucid({ ...config(), builder: "desktop-container", rollout: false });
+    await valueOf(out.services);
+    const builds = seen.filter((r) => r.type === "docker-build:index:Image");
+    expect(builds.length).toBe(2 * 8); // two platforms of two bases, the probe and five services
+    expect(new Set(builds.map((b) => JSON.stringify(b.inputs.builder)))).toEqual(
+      new Set([JSON.stringify({ name: "desktop-container" })]),
+    );
+  });
+
   test("builds and pushes only: no rollout resource, no release", async () => {
     seen.length = 0;
     const out = lucid.defineLucid({ ...config(), rollout: false });
