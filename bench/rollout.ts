@@ -6,7 +6,10 @@
 //    the other four services
 //  5 downtime of api-server itself during that rollout (it does not answer through the gateway)
 // (4, image sizes, is `npm run bench:sizes`.)
-// Usage: npm run bench:rollout [-- --runs 3 --cold-runs 2] (--cold-runs: pairs of cold runs)
+// Then 2 and 3 again on each Pi flavour, side by side: Compose 1.29 (`deploy`) and the Compose v2
+// plugin (`deploy-v2`), each on a stack of its own brought up first (not measured).
+// Usage: npm run bench:rollout [-- --runs 3 --cold-runs 2 --no-cold]
+//   --cold-runs: pairs of cold runs; --no-cold: the flavours' figures alone (minutes, not an hour)
 // It prunes the buildx builder's cache for the cold runs: the dev stack's next build is cold too.
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { execFileSync, spawn, type ChildProcess } from "child_process";
@@ -24,7 +27,9 @@ import { plainBuild, plainDown, plainRollout } from "./plain-workflow";
 
 const RUNS = Number(arg("--runs") ?? 3);
 const COLD_RUNS = Number(arg("--cold-runs") ?? 1);
+const NO_COLD = process.argv.includes("--no-cold");
 const PORT = 18083;
+const REGISTRY = "10.250.0.1:5000";
 const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
 
 function arg(name: string): string | undefined {
@@ -100,10 +105,17 @@ function forgetOnPi(registry: string) {
   if (ids.length) piDocker(["rmi", "-f", ...new Set(ids)]);
 }
 
+/** Where a bench stack runs: its compose project, gateway port and repository. */
+interface Place {
+  project: string;
+  port: number;
+  repository: string;
+}
+
 /** Answers api-server through the gateway? (bounded to 2 s) */
-function apiAnswers(): Promise<boolean> {
+function apiAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get(`http://10.250.0.2:${PORT}/api/version`, { timeout: 2000 }, (res) => {
+    const req = http.get(`http://10.250.0.2:${port}/api/version`, { timeout: 2000 }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -113,7 +125,7 @@ function apiAnswers(): Promise<boolean> {
 }
 
 /** Samples while `work` runs: seconds api-server did not answer, and the others' downtime. */
-async function watchDowntime(project: string, work: () => Promise<void>) {
+async function watchDowntime({ project, port }: Place, work: () => Promise<void>) {
   const before = piContainers(project);
   let apiDown = 0;
   let othersDown = 0;
@@ -121,7 +133,7 @@ async function watchDowntime(project: string, work: () => Promise<void>) {
   const api = (async () => {
     while (!done) {
       const t = now();
-      const ok = await apiAnswers();
+      const ok = await apiAnswers(port);
       await sleep(200);
       if (!ok) apiDown += now() - t;
     }
@@ -168,25 +180,31 @@ async function lucidSide(registry: string, warm: boolean) {
     };
     await ctx.stack.up({ onOutput: ctx.onOutput, onEvent });
     const cold: Cold = { wall: now() - t, build: rolloutAt - t, rx: piReceived() - rx0 };
-    return { cold, warm: warm ? await warmFigures(ctx, registry) : undefined };
+    const place = { project: "lucid-bench", port: PORT, repository: "lucid" };
+    return { cold, warm: warm ? await warmFigures(ctx, registry, place) : undefined };
   } finally {
     await tearDown(ctx).catch(() => undefined);
   }
 }
 
 /** 2, 3 and 5, on a stack whose set runs on the Pi. */
-async function warmFigures(ctx: Awaited<ReturnType<typeof e2eStack>>, registry: string) {
+async function warmFigures(
+  ctx: Awaited<ReturnType<typeof e2eStack>>,
+  registry: string,
+  place: Place,
+) {
+  const { project } = place;
   // 2: no-op ups.
   const noop: number[] = [];
   let noopChanges = 0;
   let noopRestarts = 0;
   for (let i = 0; i < RUNS; i++) {
-    const ids = piContainers("lucid-bench");
+    const ids = piContainers(project);
     const t = now();
     const r = await ctx.stack.up({ onOutput: ctx.onOutput });
     noop.push(now() - t);
     noopChanges += Object.values(changesOf(r.summary)).reduce((a, b) => a + b, 0);
-    const after = piContainers("lucid-bench");
+    const after = piContainers(project);
     noopRestarts += SERVICES.filter((s) => after[s].id !== ids[s].id).length;
   }
 
@@ -205,12 +223,12 @@ async function warmFigures(ctx: Awaited<ReturnType<typeof e2eStack>>, registry: 
       >
     )["api-server"].digests["linux/arm64"];
   const layers = async (digest: string) =>
-    (await getManifest(registry, "lucid", digest)).body.layers ?? [];
+    (await getManifest(registry, place.repository, digest)).body.layers ?? [];
   for (let i = 0; i < RUNS; i++) {
     const old = new Set((await layers(await armDigest())).map((l) => l.digest));
     fs.appendFileSync(mainPy, `\n# bench change ${Date.now()}\n`);
     const rx = piReceived();
-    const d = await watchDowntime("lucid-bench", async () => {
+    const d = await watchDowntime(place, async () => {
       const t0 = now();
       await ctx.stack.up({ onOutput: ctx.onOutput });
       change.push(now() - t0);
@@ -231,6 +249,29 @@ async function warmFigures(ctx: Awaited<ReturnType<typeof e2eStack>>, registry: 
     apiDown,
     othersDown,
   };
+}
+
+/** 2, 3 and 5 on one Pi flavour: a stack of its own, its set brought up first (not measured). */
+async function flavourFigures(user: "deploy" | "deploy-v2") {
+  const place = {
+    project: `lucid-bench-${user}`,
+    port: user === "deploy" ? 18087 : 18088,
+    repository: `lucid-bench-${user}`,
+  };
+  const ctx = await e2eStack(
+    `bench-${user}`,
+    {
+      ...onPiStandIn(place.project, place.port, user),
+      registry: { push: REGISTRY, repository: place.repository },
+    },
+    { copyInfra: true },
+  );
+  try {
+    await ctx.stack.up({ onOutput: ctx.onOutput });
+    return await warmFigures(ctx, REGISTRY, place);
+  } finally {
+    await tearDown(ctx).catch(() => undefined);
+  }
 }
 
 /** 1 (the other side): the original workflow's commands against their own empty registry. */
@@ -278,7 +319,7 @@ async function main() {
   const lucidCold: Cold[] = [];
   const plainCold: Cold[] = [];
   let lucid: Awaited<ReturnType<typeof warmFigures>> | undefined;
-  for (let i = 0; i < COLD_RUNS; i++) {
+  for (let i = 0; i < (NO_COLD ? 0 : COLD_RUNS); i++) {
     const side = await cold((registry) => lucidSide(registry, i === 0));
     lucidCold.push(side.cold);
     lucid ??= side.warm;
@@ -288,63 +329,93 @@ async function main() {
     load.push(os.loadavg()[0]);
     console.log(`plain side: ${JSON.stringify(plainCold[i])}`);
   }
-  if (!lucid) throw new Error("the first Lucid run measured no warm figures");
-  const { noop, change, pulled, newLayers, apiDown, othersDown } = lucid;
-  const [noopChanges, noopRestarts] = [lucid.noopChanges, lucid.noopRestarts];
-
+  if (!lucid && !NO_COLD) throw new Error("the first Lucid run measured no warm figures");
+  const flavours = [
+    ["Compose 1.29 (deploy)", await flavourFigures("deploy")],
+    ["Compose v2 (deploy-v2)", await flavourFigures("deploy-v2")],
+  ] as const;
+  load.push(os.loadavg()[0]);
   const s = (x: number) => `${x.toFixed(1)} s`;
   const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
   const kb = (b: number) => `${(b / 1e3).toFixed(0)} kB`;
-  const wall = (cs: Cold[]) => cs.map((c) => c.wall);
-  const ratios = lucidCold.map((l, i) => l.wall / plainCold[i].wall);
-  const of = `median of ${COLD_RUNS}`;
+  if (lucid) coldRows(lucid);
+  for (const [flavour, f] of flavours)
+    rows.push([
+      `2 no-op up, ${flavour}, median of ${RUNS}`,
+      s(median(f.noop)),
+      `${spread(f.noop)} s; ${f.noopChanges} changes, ${f.noopRestarts} restarts (target < 2 s, 0, 0)`,
+    ]);
+  for (const [flavour, f] of flavours)
+    rows.push([
+      `3 one-line change to healthy, ${flavour}, median of ${RUNS}`,
+      s(median(f.change)),
+      `${spread(f.change)} s; others down ${s(Math.max(...f.othersDown))} at most`,
+    ]);
+  const [v1, v2] = flavours.map(([, f]) => median(f.change));
   rows.push([
-    `1 cold up (5 services x 2 platforms, push, rollout), ${of}`,
-    s(median(wall(lucidCold))),
-    `${spread(wall(lucidCold))} s; plain commands ${s(median(wall(plainCold)))} (${spread(wall(plainCold))} s)`,
+    "3 one-line change: v2 / 1.29",
+    (v2 / v1).toFixed(2),
+    "target: within 10 % (0.90–1.10)",
   ]);
-  rows.push([
-    "1 cold: ratio Lucid / plain, pair by pair",
-    median(ratios).toFixed(2),
-    ratios.map((r) => r.toFixed(2)).join(", "),
-  ]);
-  rows.push([
-    `1 cold: build and push, then rollout to healthy, ${of}`,
-    `${median(lucidCold.map((c) => c.build)).toFixed(0)} + ${median(lucidCold.map((c) => c.wall - c.build)).toFixed(0)} s`,
-    `plain ${median(plainCold.map((c) => c.build)).toFixed(0)} + ${median(plainCold.map((c) => c.wall - c.build)).toFixed(0)} s`,
-  ]);
-  rows.push([
-    "1 cold: bytes the Pi received",
-    mb(median(lucidCold.map((c) => c.rx))),
-    `plain ${mb(median(plainCold.map((c) => c.rx)))}`,
-  ]);
-  rows.push([
-    `2 no-op up, median of ${RUNS}`,
-    s(median(noop)),
-    `${spread(noop)} s; ${noopChanges} changes, ${noopRestarts} restarts (target < 15 s, 0, 0)`,
-  ]);
-  rows.push([
-    `3 api-server one-line change to healthy, median of ${RUNS}`,
-    s(median(change)),
-    `${spread(change)} s`,
-  ]);
-  rows.push([
-    "3 bytes the Pi received for it, median",
-    kb(median(pulled)),
-    `${pulled.map(kb).join(", ")}; its new layers ${newLayers.map(kb).join(", ")} (compressed)`,
-  ]);
-  rows.push(["3 downtime of the other four, max", s(Math.max(...othersDown)), "target 0"]);
-  rows.push([
-    "5 api-server not answering via the gateway, median",
-    s(median(apiDown)),
-    `${spread(apiDown)} s`,
-  ]);
-  const width = Math.max(...rows.map((r) => r[0].length));
-  console.log(`\n${"measure".padEnd(width)}  ${"value".padStart(11)}  notes`);
-  for (const r of rows) console.log(`${r[0].padEnd(width)}  ${r[1].padStart(11)}  ${r[2]}`);
-  console.log(
-    `\nload average (1 min) at start / after each side: ${load.map((l) => l.toFixed(2)).join(" / ")} on ${os.cpus().length} cores`,
-  );
+  printRows();
+
+  function coldRows(lucid: Awaited<ReturnType<typeof warmFigures>>) {
+    const { noop, change, pulled, newLayers, apiDown, othersDown } = lucid;
+    const [noopChanges, noopRestarts] = [lucid.noopChanges, lucid.noopRestarts];
+    const wall = (cs: Cold[]) => cs.map((c) => c.wall);
+    const ratios = lucidCold.map((l, i) => l.wall / plainCold[i].wall);
+    const of = `median of ${COLD_RUNS}`;
+    rows.push([
+      `1 cold up (5 services x 2 platforms, push, rollout), ${of}`,
+      s(median(wall(lucidCold))),
+      `${spread(wall(lucidCold))} s; plain commands ${s(median(wall(plainCold)))} (${spread(wall(plainCold))} s)`,
+    ]);
+    rows.push([
+      "1 cold: ratio Lucid / plain, pair by pair",
+      median(ratios).toFixed(2),
+      ratios.map((r) => r.toFixed(2)).join(", "),
+    ]);
+    rows.push([
+      `1 cold: build and push, then rollout to healthy, ${of}`,
+      `${median(lucidCold.map((c) => c.build)).toFixed(0)} + ${median(lucidCold.map((c) => c.wall - c.build)).toFixed(0)} s`,
+      `plain ${median(plainCold.map((c) => c.build)).toFixed(0)} + ${median(plainCold.map((c) => c.wall - c.build)).toFixed(0)} s`,
+    ]);
+    rows.push([
+      "1 cold: bytes the Pi received",
+      mb(median(lucidCold.map((c) => c.rx))),
+      `plain ${mb(median(plainCold.map((c) => c.rx)))}`,
+    ]);
+    rows.push([
+      `2 no-op up, median of ${RUNS}`,
+      s(median(noop)),
+      `${spread(noop)} s; ${noopChanges} changes, ${noopRestarts} restarts (target < 15 s, 0, 0)`,
+    ]);
+    rows.push([
+      `3 api-server one-line change to healthy, median of ${RUNS}`,
+      s(median(change)),
+      `${spread(change)} s`,
+    ]);
+    rows.push([
+      "3 bytes the Pi received for it, median",
+      kb(median(pulled)),
+      `${pulled.map(kb).join(", ")}; its new layers ${newLayers.map(kb).join(", ")} (compressed)`,
+    ]);
+    rows.push(["3 downtime of the other four, max", s(Math.max(...othersDown)), "target 0"]);
+    rows.push([
+      "5 api-server not answering via the gateway, median",
+      s(median(apiDown)),
+      `${spread(apiDown)} s`,
+    ]);
+  }
+
+  function printRows() {
+    const width = Math.max(...rows.map((r) => r[0].length));
+    console.log(`\n${"measure".padEnd(width)}  ${"value".padStart(11)}  notes`);
+    for (const r of rows) console.log(`${r[0].padEnd(width)}  ${r[1].padStart(11)}  ${r[2]}`);
+    console.log(
+      `\nload average (1 min) at start / after each side: ${load.map((l) => l.toFixed(2)).join(" / ")} on ${os.cpus().length} cores`,
+    );
+  }
 }
 
 main().catch((err: unknown) => {
