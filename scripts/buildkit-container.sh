@@ -6,9 +6,10 @@
 # cache lives in the builder's own volume, so a second run builds from it.
 # The driver runs BuildKit in a privileged container, which Engine 20.10 cannot start on this
 # machine (its processes lack CAP_SYS_RESOURCE: "unable to apply caps"). So the builder has an
-# Engine of its own, as Docker Desktop has (no bridge, no iptables: the builder uses the host's
-# network), whose runtime is runc through scripts/runc-bounded; the build side's Engine is left
-# as it is.
+# Engine of its own, as Docker Desktop has, whose runtime is runc through scripts/runc-bounded;
+# the build side's Engine is left as it is. The builder uses the host's network; its Engine has
+# a bridge of its own (lucid-bld0) and no iptables: with none (--bridge=none) an Engine deletes
+# docker0 when it starts, the build side's Engine's bridge (seen: its RUN steps then failed).
 # Needs: go-tools.sh buildkit and buildctl, registry.sh, debian-base.sh <this release>.
 source "$(dirname "$0")/lib.sh"
 
@@ -23,11 +24,16 @@ ensure_engine() {
   apt_install runc python3
   cmp -s "$(dirname "$0")/runc-bounded" "$RUNTIME" || install -m 755 "$(dirname "$0")/runc-bounded" "$RUNTIME"
   if builder_engine_up >/dev/null 2>&1; then return 0; fi
+  if ! ip link show lucid-bld0 >/dev/null 2>&1; then
+    ip link add lucid-bld0 type bridge || die "cannot create the builder Engine's bridge lucid-bld0"
+  fi
+  grep -q "10.250.9.1/" <<<"$(ip addr show lucid-bld0)" || ip addr add 10.250.9.1/24 dev lucid-bld0
+  ip link set lucid-bld0 up
   mkdir -p "$DIR/docker" "$LUCID_RUN/builder-docker-exec"
   start_daemon docker-builder "$LUCID_LOG/docker-builder.log" dockerd \
     --data-root "$DIR/docker" --exec-root "$LUCID_RUN/builder-docker-exec" \
     --pidfile "$LUCID_RUN/docker-builder-engine.pid" -H "unix://$SOCK" \
-    --iptables=false --ip-forward=false --bridge=none \
+    --iptables=false --ip-forward=false --bridge=lucid-bld0 \
     --add-runtime "bounded=$RUNTIME" --default-runtime bounded
   await_daemon docker-builder 60 "the docker-container builder's Engine" builder_engine_up
 }

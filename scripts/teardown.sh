@@ -21,6 +21,7 @@ stop buildkitd
 stop registry
 stop registry-auth
 ip link del lucid-pi0 2>/dev/null || true
+ip link del lucid-bld0 2>/dev/null || true
 ip netns del "$PI_NETNS" 2>/dev/null || true
 if [[ "${1:-}" == "--purge" ]]; then
   stop dockerd
