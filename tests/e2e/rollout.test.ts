@@ -2,7 +2,6 @@
 // on the real CLI, BuildKit, registry, Engine and sshd; in its own stack, project and port. The
 // registry here wants a login (scripts/registry-auth.sh): the build pushes and the Pi pulls with
 // the password from a secret config value.
-import { spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as http from "http";
@@ -11,7 +10,7 @@ import { devMachineKeys } from "../../stacks/dev-machine";
 import { changesOf, e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piContainerEnv, piContainers, piDocker, piNetworks, piVolumes } from "../support/pi";
 import { getManifest } from "../support/registry";
-import { lanHost, piAddresses, piSubnets } from "../support/lan-host";
+import { curlIn, lanHost, piAddresses, piSubnets } from "../support/lan-host";
 import { AWKWARD_ENV } from "../support/awkward-env";
 import { filesHolding, filesUnder } from "../support/secrets";
 import { lucidHome } from "../../stacks/workspace";
@@ -99,25 +98,7 @@ describe("pulumi up of the Lucid set", () => {
     const version = JSON.parse((await get(`${outputs.gatewayUrl.value}api/version`)).body);
     expect(version.machine).toBe("aarch64");
     // lucid:pi.gatewayAddress: on that address alone; the Pi's others (its loopback) refuse
-    const onPi = (url: string) =>
-      spawnSync(
-        "ip",
-        [
-          "netns",
-          "exec",
-          process.env.LUCID_PI_NETNS ?? "lucid-pi",
-          "curl",
-          "-s",
-          "-o",
-          "/dev/null",
-          "-w",
-          "%{http_code}",
-          "--max-time",
-          "5",
-          url,
-        ],
-        { encoding: "utf8", timeout: 20_000 },
-      );
+    const onPi = (url: string) => curlIn(process.env.LUCID_PI_NETNS ?? "lucid-pi", url);
     expect(onPi(`http://10.250.0.2:${PORT}/health`).stdout).toBe("200");
     const loopback = onPi(`http://127.0.0.1:${PORT}/health`);
     expect({ code: loopback.status, http: loopback.stdout }).toEqual({ code: 7, http: "000" }); // refused

@@ -158,6 +158,16 @@ describe.each(SETS)("the set on %s (%s)", (platform, debian) => {
   beforeAll(() => {
     set = running[`${platform} ${debian}`];
   });
+  /** server-tools' SOCKS check through tor-proxy's socket, as the set's services reach it. */
+  const socksFromTools = () =>
+    set.exec("server-tools", [
+      "/usr/bin/python3",
+      "-m",
+      "lucid_tools",
+      "socks",
+      "lucid.invalid:80",
+      "--handshake-only",
+    ]);
 
   test("every service starts and passes its health check", async () => {
     expect(await waitHealthy(set, NAMES, 240)).toEqual(
@@ -494,14 +504,7 @@ print(json.dumps(out))`,
   });
 
   test("tor-proxy accepts SOCKS connections on its socket", () => {
-    const r = set.exec("server-tools", [
-      "/usr/bin/python3",
-      "-m",
-      "lucid_tools",
-      "socks",
-      "lucid.invalid:80",
-      "--handshake-only",
-    ]);
+    const r = socksFromTools();
     ok(r);
     expect(JSON.parse(r.out)).toMatchObject({ proxy: "/run/lucid-tor/socks", greeting: "ok" });
   });
@@ -588,15 +591,7 @@ print(json.dumps(out))`,
       expect(left.stdout.trim()).toBe("control socks"); // what a power cut leaves
       expect(dockerResult(["start", `${set.prefix}-tor-proxy`], 30_000).code).toBe(0);
       expect(await waitHealthy(set, ["tor-proxy"], 60)).toEqual({ "tor-proxy": "healthy" });
-      const r = set.exec("server-tools", [
-        "/usr/bin/python3",
-        "-m",
-        "lucid_tools",
-        "socks",
-        "lucid.invalid:80",
-        "--handshake-only",
-      ]);
-      ok(r);
+      ok(socksFromTools());
     },
   );
 });

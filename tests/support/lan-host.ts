@@ -4,7 +4,7 @@
 // machine of a real LAN. It sends only to the Pi and the Pi's containers; it has no default route.
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import { piDocker } from "./pi";
+import { piDocker, piNetworks } from "./pi";
 
 const LAN_NETNS = "lucid-lan";
 const PI_NETNS = process.env.LUCID_PI_NETNS ?? "lucid-pi";
@@ -85,6 +85,28 @@ while held and time.monotonic() < deadline:
 print(json.dumps({"connected": connected, "dropped": dropped, "statuses": statuses}))
 `;
 
+/**
+ * `curl` of url from inside a network namespace (`/var/run/netns/<name>`): its exit code (7:
+ * refused) and the HTTP status it printed ("000" when none came), bounded (5 s, 20 s in all).
+ */
+export const curlIn = (name: string, url: string) =>
+  spawnSync(
+    "nsenter",
+    [
+      `--net=${netns(name)}`,
+      "curl",
+      "-s",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "--max-time",
+      "5",
+      url,
+    ],
+    { encoding: "utf8", timeout: 20_000 },
+  );
+
 export interface LanHost {
   address: string;
   /** Adds a route via the Pi for each subnet (CIDR), as a LAN machine would. */
@@ -142,25 +164,7 @@ export function lanHost(): LanHost {
       inNs(LAN_NETNS, ["python3", "-c", CONNECT, ...targets], 5_000 + targets.length * 3_000)
         .trim()
         .split("\n") as Reach[],
-    get: (url) => {
-      const r = spawnSync(
-        "nsenter",
-        [
-          `--net=${netns(LAN_NETNS)}`,
-          "curl",
-          "-s",
-          "-o",
-          "/dev/null",
-          "-w",
-          "%{http_code}",
-          "--max-time",
-          "5",
-          url,
-        ],
-        { encoding: "utf8", timeout: 20_000 },
-      );
-      return Number(r.stdout) || 0;
-    },
+    get: (url) => Number(curlIn(LAN_NETNS, url).stdout) || 0,
     slowClient: (host, port, count, seconds, mode) =>
       new Promise((resolve, reject) => {
         const child = spawn(
@@ -198,18 +202,8 @@ function removeLan() {
 
 /** The subnets of the project's networks on the Pi: network name -> CIDR. */
 export function piSubnets(project: string): Record<string, string> {
-  const names = piDocker([
-    "network",
-    "ls",
-    "--format",
-    "{{.Name}}",
-    "--filter",
-    `label=com.docker.compose.project=${project}`,
-  ])
-    .split("\n")
-    .filter(Boolean);
   return Object.fromEntries(
-    names.map((n) => [
+    piNetworks(project).map((n) => [
       n,
       piDocker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", n]),
     ]),
