@@ -158,6 +158,25 @@ describe.each(SETS)("the set on %s (%s)", (platform, debian) => {
   beforeAll(() => {
     set = running[`${platform} ${debian}`];
   });
+  /** Python in a server-tools container of its own, as `user`, with Tor's sockets mounted. */
+  const besideSockets = (args: string[], user = "65532:65532") =>
+    dockerResult(
+      [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--user",
+        user,
+        "-v",
+        `${set.prefix}-tor-sockets:/run/lucid-tor:ro`,
+        "--entrypoint",
+        "/usr/bin/python3",
+        refsFor(debian, platform)["server-tools"],
+        ...args,
+      ],
+      60_000,
+    );
   /** server-tools' SOCKS check through tor-proxy's socket, as the set's services reach it. */
   const socksFromTools = () =>
     set.exec("server-tools", [
@@ -472,27 +491,7 @@ print(json.dumps(out))`,
   // container that mounts the volume is turned away before Tor sees it.
   nativeOnly("Tor's sockets serve the services' user alone", () => {
     const asUser = (user: string) =>
-      dockerResult(
-        [
-          "run",
-          "--rm",
-          "--network",
-          "none",
-          "--user",
-          user,
-          "-v",
-          `${set.prefix}-tor-sockets:/run/lucid-tor:ro`,
-          "--entrypoint",
-          "/usr/bin/python3",
-          refsFor(debian, platform)["server-tools"],
-          "-m",
-          "lucid_tools",
-          "socks",
-          "lucid.invalid:80",
-          "--handshake-only",
-        ],
-        60_000,
-      );
+      besideSockets(["-m", "lucid_tools", "socks", "lucid.invalid:80", "--handshake-only"], user);
     const other = asUser("1000:1000");
     expect(other.code).toBe(1);
     expect(other.stdout + other.stderr).toMatch(/Permission denied/);
@@ -572,22 +571,10 @@ print(json.dumps(out))`,
     "tor-proxy killed outright and started again: its sockets are served again",
     async () => {
       dockerResult(["kill", "--signal", "KILL", `${set.prefix}-tor-proxy`], 30_000);
-      const left = dockerResult(
-        [
-          "run",
-          "--rm",
-          "--network",
-          "none",
-          "-v",
-          `${set.prefix}-tor-sockets:/run/lucid-tor:ro`,
-          "--entrypoint",
-          "/usr/bin/python3",
-          refsFor(debian, platform)["server-tools"],
-          "-c",
-          "import os; print(' '.join(sorted(os.listdir('/run/lucid-tor'))))",
-        ],
-        60_000,
-      );
+      const left = besideSockets([
+        "-c",
+        "import os; print(' '.join(sorted(os.listdir('/run/lucid-tor'))))",
+      ]);
       expect(left.stdout.trim()).toBe("control socks"); // what a power cut leaves
       expect(dockerResult(["start", `${set.prefix}-tor-proxy`], 30_000).code).toBe(0);
       expect(await waitHealthy(set, ["tor-proxy"], 60)).toEqual({ "tor-proxy": "healthy" });
