@@ -16,7 +16,7 @@ function buildPush(repo: string, tag: string, context: string, args: Record<stri
   const meta = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lucid-plain-")), "meta.json");
   const argv = ["buildx", "build", "--builder", "lucid", "--platform", "linux/amd64,linux/arm64"];
   for (const [k, v] of Object.entries(args)) argv.push("--build-arg", `${k}=${v}`);
-  if (!context.includes("/bases/") && !context.endsWith("probe"))
+  if (!context.endsWith("probe"))
     argv.push("--build-context", `common=${path.join(PROJECT_DIR, "infra/images/common")}`);
   argv.push("--push", "-t", `${repo}:${tag}`, "--metadata-file", meta, context);
   execFileSync("docker", argv, { stdio: "ignore", timeout: 30 * 60_000 });

@@ -23,6 +23,7 @@ export function runtimeBases(
     new DistrolessImage(`runtime-${kind}`, {
       ...common,
       context: "infra/bases/runtime",
+      namedContexts: { common: "infra/images/common" },
       tag: `runtime-${kind}-${cfg.bases.debian}`,
       stages: { builder: cfg.bases.builder },
       buildArgs: { KIND: kind },

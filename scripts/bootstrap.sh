@@ -17,12 +17,14 @@ read -r -a suites <<<"${LUCID_DEBIAN_SUITES:-${LUCID_DEBIAN_SUITE:-bookworm}}"
 # LUCID_LANGUAGE_HOST=1 (the tests): the plain `pulumi` CLI's Node language host.
 # LUCID_FERRETDB=1 (the tests): FerretDB, a MongoDB for the toolbox's tests.
 # LUCID_CONTAINER_BUILDER=1 (the tests): a docker-container buildx builder, as Docker Desktop has.
+# LUCID_SYFT=1 (the tests): Syft, the scanner that reads each image's inventory.
 {
   bash "$here/go-tools.sh" all &&
     if [[ -n "${LUCID_PI_COMPOSE_V2:-}" ]]; then bash "$here/go-tools.sh" compose; fi &&
     if [[ -n "${LUCID_LANGUAGE_HOST:-}" ]]; then bash "$here/go-tools.sh" language-host; fi &&
     if [[ -n "${LUCID_FERRETDB:-}" ]]; then bash "$here/go-tools.sh" ferretdb; fi &&
-    if [[ -n "${LUCID_CONTAINER_BUILDER:-}" ]]; then bash "$here/go-tools.sh" buildctl; fi
+    if [[ -n "${LUCID_CONTAINER_BUILDER:-}" ]]; then bash "$here/go-tools.sh" buildctl; fi &&
+    if [[ -n "${LUCID_SYFT:-}" ]]; then bash "$here/go-tools.sh" syft; fi
 } &
 go_job=$!
 

@@ -13,7 +13,7 @@ bash "$here/node-deps.sh" & deps_job=$! # npm ci and tsc, beside the bootstrap's
 # And the Pi stand-in's second flavour, Compose v2 (the user deploy-v2), for the e2e files.
 # And the plain `pulumi` CLI's Node language host, for the tests of that path.
 LUCID_DEBIAN_SUITES="bookworm trixie" LUCID_PI_COMPOSE_V2=1 LUCID_LANGUAGE_HOST=1 LUCID_FERRETDB=1 \
-  LUCID_CONTAINER_BUILDER=1 bash "$here/bootstrap.sh"
+  LUCID_CONTAINER_BUILDER=1 LUCID_SYFT=1 bash "$here/bootstrap.sh"
 bash "$here/registry-auth.sh" # a registry that wants a login, for the credentials tests
 wait "$deps_job" || die "installing or building the project's Node.js code failed (see above)"
 cd "$here/.."
@@ -53,7 +53,7 @@ status=0
 # the Pi's Compose v2 flavour), half-open (one SSH connection of its own cut) and plain-cli (the
 # plain `pulumi` CLI, its Pi an amd64 one). faults.test.ts, which takes the registry and the Pi's
 # Engine down, comes last of the others (tests/support/sequencer.js): all this is done by then.
-LIGHT='tests/(unit|setup)/|hardening\.test|toolbox-mongo\.test|bad-config\.test|compose-v2\.test|half-open\.test|plain-cli\.test|config-set\.test'
+LIGHT='tests/(unit|setup)/|hardening\.test|updates\.test|base-pins\.test|toolbox-mongo\.test|bad-config\.test|compose-v2\.test|half-open\.test|plain-cli\.test|config-set\.test'
 rm -f "$LUCID_LOG"/jest*.json # a jest that dies must not be counted from an older run
 reports=("$LUCID_LOG/jest.json")
 if [[ $# -eq 0 ]]; then

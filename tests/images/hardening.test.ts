@@ -12,7 +12,9 @@ import {
   tripletOf,
 } from "../support/built-images";
 import { docker, exportFilesystem, imageConfig, pull, type ImageConfig } from "../support/docker";
-import { filesIn, unmetElfNeeds } from "../support/elf";
+import { recordedPackages, usrMerged } from "../support/dpkg-status";
+import { filesIn, isElf, unmetElfNeeds } from "../support/elf";
+import { lucidHome } from "../../stacks/workspace";
 
 jest.setTimeout(20 * 60_000);
 
@@ -65,6 +67,9 @@ interface Inspected {
   config: ImageConfig;
   names: Set<string>;
 }
+
+/** Built here from source, not from a Debian package (Syft names it by its Go build info). */
+const OWN_BINARIES = ["/usr/local/bin/lucid-probe"];
 
 const inspected = new Map<string, Inspected>();
 const cases = RELEASES.flatMap((debian) =>
@@ -120,6 +125,27 @@ describe.each(cases)("%s (%s, %s)", (name, platform, debian) => {
     expect(passwd).toMatch(/^lucid:x:65532:65532:/m);
   });
 
+  test("records in status.d the Debian package of every ELF file it holds", () => {
+    const { root } = get(name, platform);
+    const recorded = recordedPackages(root);
+    expect(recorded.length).toBeGreaterThan(0);
+    const arch = platform.split("/")[1];
+    const odd = recorded
+      .filter(
+        (p) =>
+          !p.version ||
+          p.status !== "install ok installed" ||
+          ![arch, "all"].includes(p.architecture),
+      )
+      .map((p) => `${p.name} ${p.version} ${p.architecture} (${p.status})`);
+    expect(odd).toEqual([]);
+    const owned = new Set(recorded.flatMap((p) => p.files));
+    const elfs = filesIn(root).filter((f) => isElf(root, f));
+    expect(elfs.length).toBeGreaterThan(0);
+    const unowned = elfs.filter((f) => !OWN_BINARIES.includes(f) && !owned.has(usrMerged(f)));
+    expect(unowned).toEqual([]);
+  });
+
   test("every ELF file finds its interpreter and each library it needs", () => {
     expect(unmetElfNeeds(get(name, platform).root, tripletOf(platform))).toEqual([]);
   });
@@ -147,10 +173,66 @@ describe.each(cases)("%s (%s, %s)", (name, platform, debian) => {
   });
 });
 
+/** Syft's JSON: the packages it found, their files (a Debian package's) and where it found them. */
+interface SyftJson {
+  artifacts: {
+    name: string;
+    version: string;
+    type: string;
+    locations: { path: string }[];
+    metadata?: { files?: { path: string }[] };
+  }[];
+}
+
+// What a scanner sees: Syft reads status.d as it reads Google's distroless images (and a Go
+// binary's build info for the probe). Its Debian packages are the ones status.d records, and
+// every ELF file of the image is a file of one of the packages it found.
+describe.each(cases)("Syft's inventory of %s (%s, %s)", (name, platform, debian) => {
+  test("lists the recorded packages, and a package for every ELF file", () => {
+    const { root } = inspected.get(`${name} ${platform} ${debian}`)!;
+    const syft = path.join(lucidHome(), "bin", "syft");
+    const sbom = JSON.parse(
+      execFileSync(syft, ["scan", `dir:${root}`, "--output", "json", "--quiet"], {
+        encoding: "utf8",
+        maxBuffer: 512 << 20,
+        env: { ...process.env, SYFT_CHECK_FOR_APP_UPDATE: "false" },
+      }),
+    ) as SyftJson;
+    const debs = sbom.artifacts.filter((a) => a.type === "deb");
+    expect(debs.map((a) => `${a.name} ${a.version}`).sort()).toEqual(
+      recordedPackages(root)
+        .map((p) => `${p.name} ${p.version}`)
+        .sort(),
+    );
+    const claimed = new Set(
+      sbom.artifacts.flatMap((a) => [
+        ...(a.metadata?.files ?? []).map((f) => usrMerged(f.path)),
+        ...(a.type === "deb" ? [] : a.locations.map((l) => usrMerged(l.path))),
+      ]),
+    );
+    const elfs = filesIn(root).filter((f) => isElf(root, f));
+    expect(elfs.length).toBeGreaterThan(0);
+    expect(elfs.filter((f) => !claimed.has(usrMerged(f)))).toEqual([]);
+  });
+});
+
 /** This machine's apt candidate of PACKAGE: the newest its lists (release, -updates, -security) have. */
 const candidate = (pkg: string): string =>
   /Candidate: (\S+)/.exec(execFileSync("apt-cache", ["policy", pkg], { encoding: "utf8" }))?.[1] ??
   "";
+/** The same for many packages at once (one apt-cache for all: a process each took a minute). */
+function candidatesOf(names: string[]): Map<string, string> {
+  const found = new Map<string, string>();
+  let current = "";
+  for (const line of execFileSync("apt-cache", ["policy", ...names], { encoding: "utf8" }).split(
+    "\n",
+  )) {
+    current = /^(\S+):$/.exec(line)?.[1] ?? current;
+    const c = /^ {2}Candidate: (\S+)/.exec(line)?.[1];
+    if (c && c !== "(none)") found.set(current, c);
+  }
+  return found;
+}
 const notOlder = (have: string, want: string) =>
   spawnSync("dpkg", ["--compare-versions", have, "ge", want]).status === 0;
 /** The first match of `re` in any of the image's files named `name` (a library's version string). */
@@ -214,5 +296,31 @@ describe("Debian's security updates reach the images", () => {
     );
     expect({ libc, openssl, stale }).toEqual({ libc, openssl, stale: [] });
     expect(Object.values(found).filter((v) => v.openssl === "current").length).toBeGreaterThan(0);
+  });
+
+  // The same, for every package an image records (status.d): none older than this machine's
+  // candidate. A binNMU (`+b1`) is one architecture's rebuild of the same source: left out of the
+  // comparison, so an arm64 package is not "behind" an amd64 candidate rebuilt on its own.
+  test("every package the images of this machine's release record is its suites' newest", () => {
+    const noBinNmu = (v: string) => v.replace(/\+b\d+$/, "");
+    const mine = [...inspected].filter(([key]) => key.endsWith(` ${host}`));
+    const names = new Set(
+      mine.flatMap(([, { root }]) => recordedPackages(root).map((p) => p.name)),
+    );
+    const candidates = candidatesOf([...names]);
+    const behind: string[] = [];
+    let checked = 0;
+    for (const [key, { root }] of mine) {
+      for (const p of recordedPackages(root)) {
+        const want = candidates.get(p.name) ?? "";
+        checked++;
+        if (!want || !notOlder(noBinNmu(p.version), noBinNmu(want)))
+          behind.push(
+            `${key}: ${p.name} ${p.version} < ${want || "(not in this machine's lists)"}`,
+          );
+      }
+    }
+    expect(checked).toBeGreaterThan(SERVICES.length * 2 * 10);
+    expect(behind).toEqual([]);
   });
 });

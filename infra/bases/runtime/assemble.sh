@@ -26,6 +26,7 @@ apt-get download -qq -o APT::Sandbox::User=root $(cat /tmp/packages)
 for deb in /debs/*.deb; do
   dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$rootfs"
 done
+inventory --record /debs/*.deb
 mkdir -p "$rootfs/etc/ssl/certs"
 cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"
 
@@ -53,3 +54,5 @@ lucid:x:65532:65532:lucid:/home/lucid:/sbin/nologin
 PASSWD
 printf 'root:x:0:\nnogroup:x:65534:\nlucid:x:65532:\n' >"$rootfs/etc/group"
 chown 65532:65532 "$rootfs/home/lucid"
+# What is left, by the packages it came from (none of the build machine's own: another arch's)
+inventory "$rootfs" --recorded-only
