@@ -6,6 +6,8 @@ export const COMMANDS = [
   "preview",
   "refresh",
   "drift",
+  "updates",
+  "pin-bases",
   "destroy",
   "outputs",
   "cancel",

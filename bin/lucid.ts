@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// lucid <up|preview|refresh|drift|destroy|outputs|cancel> [--stack NAME] [--refresh] [--yes]
+// lucid <up|preview|refresh|drift|updates|pin-bases|destroy|outputs|cancel> [--stack NAME] [--refresh] [--yes]
 //       [--diff] [--target URN]... [--expect-no-changes]
 //       [--show-secrets] (outputs: print secret outputs' values, e.g. the API token)
 // (up and destroy on a stack other than dev show the preview and ask first, unless --yes; with
@@ -7,7 +7,10 @@
 // lucid config <set KEY [VALUE] | get KEY | rm KEY> [--secret] [--path] [--stack NAME]
 //       (as `pulumi config`; set reads VALUE from stdin when it is not given: a key file, say)
 // (cancel removes the lock an interrupted run left behind; drift exits 0 when the Pi runs what
-// was rolled out, 2 when it does not, 1 on any error; up --refresh reads the Pi back first)
+// was rolled out, 2 when it does not, 1 on any error; up --refresh reads the Pi back first;
+// updates exits 0 when every package of the stack's images is current in its Debian suites, 2
+// when one is behind, security updates listed first; pin-bases pins each upstream base of the
+// stack file to the digest its tag names now)
 // Runs the Pulumi program in this process through the Automation API, against the locally
 // built CLI and a local backend (see stacks/workspace.ts for why).
 import * as auto from "@pulumi/pulumi/automation";
@@ -16,7 +19,9 @@ import * as readline from "readline/promises";
 import program from "../index";
 import { driftReport } from "../components/drift";
 import { refreshDrift } from "../stacks/drift-check";
-import { checkConfig, ConfigError, isSecretKey } from "../stacks/config";
+import { pendingUpdates, updatesReport, type ImageSet } from "../stacks/package-updates";
+import { newPins } from "../stacks/base-pins";
+import { basesSchema, checkConfig, ConfigError, isSecretKey } from "../stacks/config";
 import { builderProblems, inspectBuilder } from "../stacks/builder-check";
 import { setConfigValue } from "../stacks/config-set";
 import { stderrOf, unseenErrors } from "../stacks/run-errors";
@@ -29,6 +34,50 @@ import { parseArgs, type Args } from "./args";
 
 /** Exit code of `drift` when the Pi differs from the release (1 is any error). */
 const DRIFTED = 2;
+/** Exit code of `updates` when a package of an image is behind its suites. */
+const BEHIND = 2;
+
+/**
+ * `lucid pin-bases`: each upstream base (and each pinned one) to the digest its tag names now,
+ * written into the stack's config file; then a preview shows which images that rebuilds.
+ */
+async function runPinBases(stack: auto.Stack): Promise<void> {
+  const raw = await stack.getConfig("lucid:bases").catch(() => undefined);
+  if (!raw) throw new Error(`stack ${stack.name}: lucid:bases is not set`);
+  const bases = basesSchema.safeParse(JSON.parse(raw.value));
+  if (!bases.success)
+    throw new ConfigError(["lucid:bases: not well formed (lucid preview names what)"]);
+  const pins = newPins(bases.data);
+  if (pins.length === 0)
+    console.log(
+      "no upstream base to pin: every base is from this machine's or the LAN's own registry",
+    );
+  for (const { key, from, to } of pins) {
+    if (from === to) {
+      console.log(`lucid:bases.${key}: ${to} (the current digest already)`);
+      continue;
+    }
+    await setConfigValue(stack, `lucid:bases.${key}`, { value: to, secret: false }, true);
+    console.log(`lucid:bases.${key}: ${from} -> ${to}`);
+  }
+}
+
+/**
+ * `lucid updates`: the stack's images (its `services` output) against the current packages of
+ * its builder base's suites. Runs no Pulumi program: it reads the outputs and the config.
+ */
+async function runUpdates(stack: auto.Stack): Promise<number> {
+  const all = Object.entries(await stack.getAllConfig()).map(
+    ([key, v]) => [key, v.value, v.secret === true] as const,
+  );
+  const { bases } = checkConfig(all, SERVICE_NAMES);
+  const images = (await stack.outputs()).services?.value as ImageSet | undefined;
+  if (!images) throw new Error(`stack ${stack.name} has built no images yet: run lucid up first`);
+  const updates = pendingUpdates(images, bases.builder);
+  const count = Object.values(images).reduce((n, i) => n + Object.keys(i.digests).length, 0);
+  console.log(updatesReport(updates, count));
+  return updates.length > 0 ? BEHIND : 0;
+}
 
 /** `lucid config`: a stack's config, set, read or removed as `pulumi config` does it. */
 async function runConfig(
@@ -195,6 +244,11 @@ async function main(): Promise<void> {
   const stack = await openStack({ stackName, program, workDir, env: passphraseEnv(stackName) });
   if (stackName === "dev" && !process.env.LUCID_WORK_DIR) await pinDevMachine(stack);
   if (args.config) return runConfig(args.config, stack, args.showSecrets);
+  if (args.command === "pin-bases") return runPinBases(stack);
+  if (args.command === "updates") {
+    process.exitCode = await runUpdates(stack);
+    return;
+  }
   // A bad config (the builder too) is named here, once and whole, before Pulumi runs anything
   // (the program checks it too, for the plain CLI; through the engine its error would come
   // twice, or, in a preview, only on stderr).

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import type { ServiceEnv } from "../components/compose";
+import { basePinProblems } from "./base-pins";
 
 // The SDK marks isConfigSecret @internal, yet it is how Config itself tells secret keys apart.
 const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret(key: string): boolean };
@@ -315,6 +316,9 @@ export function parseStackConfig(
   const parsed = stackSchema.safeParse(masked);
   if (!parsed.success) problems.push(...parsed.error.issues.map((i) => describeIssue(i, masked)));
   problems.push(...pairedKeyProblems(masked));
+  // named with the rest, whatever else is wrong, once the bases themselves are well formed
+  const bases = basesSchema.safeParse(masked.bases);
+  if (bases.success) problems.push(...basePinProblems(bases.data));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const {
     sshPrivateKey: _,

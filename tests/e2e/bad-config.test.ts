@@ -51,6 +51,16 @@ const cases: [string, Record<string, unknown>, (s: Stack) => Promise<void>, stri
     "debian@sha256:1234",
   ],
   [
+    "an upstream base by its tag alone",
+    {},
+    (s) =>
+      s
+        .setConfig("lucid:bases.builder", { value: "debian:bookworm-slim-tagged" }, true)
+        .then(() => undefined),
+    "lucid:bases.builder: an upstream base must be pinned by digest",
+    "debian:bookworm-slim-tagged",
+  ],
+  [
     "a non-secret SSH key",
     {},
     (s) => s.setConfig("lucid:sshPrivateKey", { value: devMachineKeys().privateKey }),

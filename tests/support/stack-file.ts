@@ -16,3 +16,14 @@ export function stackFileConfig(stack: string): {
   }
   return { raw, secret };
 }
+
+/** A stack's raw config with each upstream base pinned to a made-up digest (as `pin-bases` would). */
+export function withPinnedBases(raw: Record<string, unknown>): Record<string, unknown> {
+  const bases = raw.bases as { builder: string; runtime: "local" | Record<string, string> };
+  const pinned = (ref: string) => `${ref}@sha256:${"a".repeat(64)}`;
+  const runtime =
+    bases.runtime === "local"
+      ? "local"
+      : Object.fromEntries(Object.entries(bases.runtime).map(([k, ref]) => [k, pinned(ref)]));
+  return { ...raw, bases: { ...bases, builder: pinned(bases.builder), runtime } };
+}

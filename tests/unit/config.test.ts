@@ -1,5 +1,5 @@
 import { ConfigError, isSecretKey, parseStackConfig } from "../../stacks/config";
-import { stackFileConfig } from "../support/stack-file";
+import { stackFileConfig, withPinnedBases } from "../support/stack-file";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMq9iHC/UeX6jlROqHzrZOVGs4DsHHPmY6hx3Zdf0iXy";
 
@@ -258,18 +258,30 @@ describe("parseStackConfig", () => {
 });
 
 describe("committed stack files", () => {
-  test("a new pi stack, as committed: both missing keys named at once, the deploy key too", () => {
+  // The pins are the user's to make (`lucid pin-bases`): Docker Hub and gcr.io answer from
+  // their machine, not from this one.
+  test("a new pi stack, as committed: the missing keys and each unpinned base named at once", () => {
     const { raw, secret } = stackFileConfig("pi");
+    const pin = (key: string) =>
+      `lucid:bases.${key}: an upstream base must be pinned by digest (name:tag@sha256:<64 hex>); ` +
+      "`npm run lucid -- pin-bases --stack <stack>` pins each base to the digest its tag names now";
     expect(problemsOf(raw, secret)).toEqual([
       "lucid:pi.hostKey: required",
       "lucid:sshPrivateKey: required",
+      pin("builder"),
+      pin("runtime.base"),
+      pin("runtime.python"),
     ]);
   });
 
-  test("the pi stack validates once its host key and SSH key are set", () => {
+  test("the pi stack validates once its bases are pinned and its host key and SSH key set", () => {
     const { raw, secret } = stackFileConfig("pi");
     const cfg = parseStackConfig(
-      { ...raw, pi: { ...(raw.pi as object), hostKey: HOST_KEY }, sshPrivateKey: "<key>" },
+      {
+        ...withPinnedBases(raw),
+        pi: { ...(raw.pi as object), hostKey: HOST_KEY },
+        sshPrivateKey: "<key>",
+      },
       new Set([...secret, "sshPrivateKey"]),
     );
     expect(cfg.registry).toEqual({

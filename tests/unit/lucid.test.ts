@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { parseStackConfig, type ServiceEnv, type StackConfig } from "../../stacks/config";
-import { stackFileConfig } from "../support/stack-file";
+import { stackFileConfig, withPinnedBases } from "../support/stack-file";
 import { parse } from "yaml";
 import { releaseOf } from "../../components/pi-rollout";
 import { composeOf, type RolloutSpec } from "../../components/rollout-spec";
@@ -278,7 +278,7 @@ describe("the pi stack", () => {
     const { raw, secret } = stackFileConfig("pi");
     const settings = parseStackConfig(
       {
-        ...raw,
+        ...withPinnedBases(raw),
         pi: { ...(raw.pi as object), hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" },
         sshPrivateKey: "<key>",
       },

@@ -1,0 +1,95 @@
+// `lucid updates`, the scheduled check for security rebuilds: each release's built images against
+// Debian's current packages (the real mirror, through the builder base's own apt sources).
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { pendingUpdates, updatesReport } from "../../stacks/package-updates";
+import { lucidHome, PROJECT_DIR } from "../../stacks/workspace";
+import { SERVICES } from "../../infra/services";
+import { preparedImages, REGISTRY, RELEASES, type Built } from "../support/built-images";
+import { docker } from "../support/docker";
+
+jest.setTimeout(10 * 60_000);
+
+let built: Record<string, Built>;
+beforeAll(async () => {
+  built = await preparedImages();
+});
+
+/** `lucid updates` of a release's image stack, as its own process. */
+function lucidUpdates(debian: string) {
+  const dir = path.join(lucidHome(), "stacks", `test-images-${debian}`);
+  const r = spawnSync(
+    "node",
+    [path.join(PROJECT_DIR, "dist", "bin", "lucid.js"), "updates", "--stack", `images-${debian}`],
+    {
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        PULUMI_BACKEND_URL: `file://${dir}/state`,
+        PULUMI_CONFIG_PASSPHRASE: "e2e",
+        LUCID_WORK_DIR: dir,
+      },
+      timeout: 5 * 60_000,
+    },
+  );
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+test.each(RELEASES)("%s: right after the build, every package is current (exit 0)", (debian) => {
+  const images = SERVICES.length * 2;
+  expect(lucidUpdates(debian)).toEqual({
+    code: 0,
+    out: `every package of the ${images} images is current in its Debian suites\n`,
+  });
+});
+
+// A package held back: an image whose status.d says it has an older version than the suites
+// (as an image built before a Debian update says it). Two of api-server's packages, one of
+// them tzdata (Debian ships its updates through -security and -updates).
+test("a package held back is named with the version its suite has, security first", () => {
+  const source = built.bookworm["api-server"];
+  const repo = `${REGISTRY}/lucid-test-updates`;
+  const ctx = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-held-back-"));
+  try {
+    const from = `${source.ref.split("@")[0].replace(/:[^/:]+$/, "")}@${source.digests["linux/amd64"]}`;
+    docker(["pull", "--quiet", "--platform", "linux/amd64", from]);
+    const id = docker(["create", "--platform", "linux/amd64", from]).trim();
+    docker(["cp", `${id}:/var/lib/dpkg/status.d`, ctx]);
+    docker(["rm", id]);
+    const held = ["tzdata", "zlib1g"];
+    const current: Record<string, string> = {};
+    for (const name of held) {
+      const file = path.join(ctx, "status.d", name);
+      const stanza = fs.readFileSync(file, "utf8");
+      current[name] = /^Version: (.*)$/m.exec(stanza)![1];
+      fs.writeFileSync(file, stanza.replace(/^Version: .*$/m, "Version: 0.1~held-back"));
+    }
+    fs.writeFileSync(
+      path.join(ctx, "Dockerfile"),
+      `FROM ${from}\nCOPY status.d/ /var/lib/dpkg/status.d/\n`,
+    );
+    execFileSync("docker", ["build", "--quiet", "-t", `${repo}:held-back`, ctx], {
+      stdio: "ignore",
+    });
+    execFileSync("docker", ["push", "--quiet", `${repo}:held-back`], { stdio: "ignore" });
+    const digest = docker(["inspect", "--format", "{{index .RepoDigests 0}}", `${repo}:held-back`])
+      .trim()
+      .split("@")[1];
+    const images = {
+      "api-server": { ref: `${repo}:held-back`, digests: { "linux/amd64": digest } },
+    };
+    const updates = pendingUpdates(images, `${REGISTRY}/lucid/debian:bookworm`);
+    expect(
+      updates.map((u) => [u.package, u.installed, u.candidate, u.service, u.platform]).sort(),
+    ).toEqual(held.map((n) => [n, "0.1~held-back", current[n], "api-server", "linux/amd64"]));
+    const lines = updatesReport(updates, 1).split("\n");
+    expect(lines[0]).toMatch(/^2 package\(s\) behind their Debian suites, [0-2] of them security/);
+    const security = lines.slice(1).map((l) => l.startsWith("security"));
+    expect(security).toEqual([...security].sort().reverse()); // security lines come first
+    expect(lines.slice(1).every((l) => /\[[a-z]+(-security|-updates)?(, |\])/.test(l))).toBe(true);
+  } finally {
+    fs.rmSync(ctx, { recursive: true, force: true });
+  }
+});
