@@ -11,6 +11,12 @@ import { FakePi, PROVIDER_SECRETS, type Generation } from "../support/fake-pi";
 // rollout.sh and teardown.sh as the Pi runs them, on a fake Docker (no Engine): every verdict of
 // the lock, the file intake, the health gate, rollback and pruning, for both Compose generations.
 
+// Each case runs the real programs under bash, several rollouts in a row (3 s for the longest
+// alone): jest's default 5 s was too tight when test.sh runs this file beside the QEMU-bound
+// files on two cores (seen: a link-cut case timed out at 5 s under that load). Every wait inside
+// a case has its own bound.
+jest.setTimeout(30_000);
+
 const REPO = "10.250.0.1:5000/lucid/lucid";
 const digestOf = (seed: string) => Buffer.from(seed).toString("hex").padEnd(64, "0").slice(0, 64);
 const ref = (svc: string, version: string) => `${REPO}@sha256:${digestOf(`${svc}-${version}`)}`;
