@@ -75,7 +75,7 @@ if [[ $# -eq 0 ]]; then
     cat "$LUCID_LOG/light.log" >&2
     tail -n 80 "$LUCID_LOG/jest-light.log" >&2
   fi
-  log "lint, unit, setup, hardening, toolbox-mongo, bad-config, compose-v2, half-open, plain-cli and config-set tests (beside the others): $(grep -E '^Tests:' "$LUCID_LOG/jest-light.log" || echo 'no summary')"
+  log "lint, unit, setup, hardening, updates, toolbox-mongo, bad-config, base-pins, compose-v2, half-open, plain-cli and config-set tests (beside the others): $(grep -E '^Tests:' "$LUCID_LOG/jest-light.log" || echo 'no summary')"
 else
   timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" "$@" || status=$?
 fi
