@@ -21,6 +21,7 @@ import { driftReport } from "../components/drift";
 import { refreshDrift } from "../stacks/drift-check";
 import { pendingUpdates, updatesReport, type ImageSet } from "../stacks/package-updates";
 import { newPins } from "../stacks/base-pins";
+import { viaRegistry } from "../components/image-ref";
 import { basesSchema, checkConfig, ConfigError, isSecretKey } from "../stacks/config";
 import { builderProblems, inspectBuilder } from "../stacks/builder-check";
 import { setConfigValue } from "../stacks/config-set";
@@ -70,9 +71,16 @@ async function runUpdates(stack: auto.Stack): Promise<number> {
   const all = Object.entries(await stack.getAllConfig()).map(
     ([key, v]) => [key, v.value, v.secret === true] as const,
   );
-  const { bases } = checkConfig(all, SERVICE_NAMES);
-  const images = (await stack.outputs()).services?.value as ImageSet | undefined;
-  if (!images) throw new Error(`stack ${stack.name} has built no images yet: run lucid up first`);
+  const { bases, registry } = checkConfig(all, SERVICE_NAMES);
+  const deployed = (await stack.outputs()).services?.value as ImageSet | undefined;
+  if (!deployed) throw new Error(`stack ${stack.name} has built no images yet: run lucid up first`);
+  // The output names each image as the Pi pulls it; this machine reads them where it pushed them.
+  const images: ImageSet = Object.fromEntries(
+    Object.entries(deployed).map(([s, i]) => [
+      s,
+      { ...i, ref: viaRegistry(i.ref, registry.pull, registry.push) },
+    ]),
+  );
   const updates = pendingUpdates(images, bases.builder);
   const count = Object.values(images).reduce((n, i) => n + Object.keys(i.digests).length, 0);
   console.log(updatesReport(updates, count));

@@ -3,6 +3,7 @@
 // file names each base by digest; `lucid pin-bases` moves the pins to the digests the tags name
 // now (and the next preview shows which images that rebuilds).
 import { execFileSync } from "child_process";
+import { isPinned } from "../components/image-ref";
 
 /** The config keys of the bases (under lucid:bases), with their refs; `local` runtimes left out. */
 export function baseRefs(bases: {
@@ -39,7 +40,11 @@ export function isOwnRegistry(host: string): boolean {
   );
 }
 
-export const isPinned = (ref: string): boolean => /@sha256:[0-9a-f]{64}$/.test(ref);
+/** The name part of a reference has a tag (`debian:bookworm-slim`, not `debian` or `host:5000/x`). */
+const hasTag = (ref: string): boolean => {
+  const name = ref.replace(/@sha256:[0-9a-f]{64}$/, "");
+  return name.lastIndexOf(":") > name.lastIndexOf("/");
+};
 
 /** Config problems: each upstream base named without a digest, by its key. */
 export function basePinProblems(bases: Parameters<typeof baseRefs>[0]): string[] {
@@ -78,7 +83,15 @@ export function newPins(
     ({ ref }) => isPinned(ref) || !isOwnRegistry(registryOf(ref)),
   );
   return toPin.map(({ key, ref }) => {
-    const tagged = ref.replace(/@sha256:[0-9a-f]{64}$/, "");
-    return { key, from: ref, to: `${tagged}@${digestOf(ref)}` };
+    // A digest alone has no tag to follow: asking for the bare name would be `:latest`, maybe
+    // another release than the one pinned. A tag left out when unpinned is `latest`, as Docker
+    // reads it, and written out so the pin says what it follows.
+    if (isPinned(ref) && !hasTag(ref))
+      throw new Error(
+        `lucid:bases.${key}: pinned by digest with no tag to follow; name it as name:tag@sha256:<digest> (e.g. debian:bookworm-slim@sha256:…)`,
+      );
+    const name = ref.replace(/@sha256:[0-9a-f]{64}$/, "");
+    const tagged = hasTag(name) ? name : `${name}:latest`;
+    return { key, from: ref, to: `${tagged}@${digestOf(tagged)}` };
   });
 }

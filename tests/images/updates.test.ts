@@ -17,6 +17,22 @@ beforeAll(async () => {
   built = await preparedImages();
 });
 
+/** The suites this machine's candidate of PACKAGE comes from (`apt-cache policy`). */
+function suitesOfCandidate(pkg: string): string[] {
+  const policy = execFileSync("apt-cache", ["policy", pkg], { encoding: "utf8" });
+  const candidate = /^ {2}Candidate: (\S+)/m.exec(policy)?.[1];
+  const lines = policy.split("\n");
+  const at = lines.findIndex((l) => /^ (\*{3}| {3}) (\S+) \d+$/.exec(l)?.[2] === candidate);
+  if (!candidate || at < 0) throw new Error(`no candidate of ${pkg} in this machine's lists`);
+  const suites: string[] = [];
+  for (const l of lines.slice(at + 1)) {
+    const m = /^ {8}\d+ \S+:\/\/\S+ (\S+)\//.exec(l);
+    if (!m) break;
+    suites.push(m[1]);
+  }
+  return suites;
+}
+
 /** `lucid updates` of a release's image stack, as its own process. */
 function lucidUpdates(debian: string) {
   const dir = path.join(lucidHome(), "stacks", `test-images-${debian}`);
@@ -46,8 +62,9 @@ test.each(RELEASES)("%s: right after the build, every package is current (exit 0
 });
 
 // A package held back: an image whose status.d says it has an older version than the suites
-// (as an image built before a Debian update says it). Two of api-server's packages, one of
-// them tzdata (Debian ships its updates through -security and -updates).
+// (as an image built before a Debian update says it). Two of api-server's packages: today one
+// comes from the release's point release (libc6), the other from -security (zlib1g); which is
+// which is read from this machine's lists, so the order the report must give is known.
 test("a package held back is named with the version its suite has, security first", () => {
   const source = built.bookworm["api-server"];
   const repo = `${REGISTRY}/lucid-test-updates`;
@@ -58,7 +75,7 @@ test("a package held back is named with the version its suite has, security firs
     const id = docker(["create", "--platform", "linux/amd64", from]).trim();
     docker(["cp", `${id}:/var/lib/dpkg/status.d`, ctx]);
     docker(["rm", id]);
-    const held = ["tzdata", "zlib1g"];
+    const held = ["libc6", "zlib1g"];
     const current: Record<string, string> = {};
     for (const name of held) {
       const file = path.join(ctx, "status.d", name);
@@ -84,11 +101,21 @@ test("a package held back is named with the version its suite has, security firs
     expect(
       updates.map((u) => [u.package, u.installed, u.candidate, u.service, u.platform]).sort(),
     ).toEqual(held.map((n) => [n, "0.1~held-back", current[n], "api-server", "linux/amd64"]));
+    // Which of the two is a security update: from this machine's own lists (bookworm, with its
+    // -updates and -security), so the expected order is known, not taken from the report.
+    const fromSecurity = held.filter((n) =>
+      suitesOfCandidate(n).some((s) => s.endsWith("-security")),
+    );
     const lines = updatesReport(updates, 1).split("\n");
-    expect(lines[0]).toMatch(/^2 package\(s\) behind their Debian suites, [0-2] of them security/);
-    const security = lines.slice(1).map((l) => l.startsWith("security"));
-    expect(security).toEqual([...security].sort().reverse()); // security lines come first
-    expect(lines.slice(1).every((l) => /\[[a-z]+(-security|-updates)?(, |\])/.test(l))).toBe(true);
+    expect(lines[0]).toBe(
+      `2 package(s) behind their Debian suites, ${fromSecurity.length} of them security updates:`,
+    );
+    expect(lines.slice(1).map((l) => [l.split(/\s+/)[0], l.split(/\s+/)[3]])).toEqual(
+      [...fromSecurity, ...held.filter((n) => !fromSecurity.includes(n)).sort()].map((n) => [
+        fromSecurity.includes(n) ? "security" : "update",
+        n,
+      ]),
+    );
   } finally {
     fs.rmSync(ctx, { recursive: true, force: true });
   }

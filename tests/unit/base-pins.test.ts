@@ -51,8 +51,16 @@ test("new pins: every upstream base and every pinned one, at the digest its tag 
     {
       key: "runtime.base",
       from: "gcr.io/distroless/base-debian12",
-      to: `gcr.io/distroless/base-debian12@${DIGEST}`,
+      to: `gcr.io/distroless/base-debian12:latest@${DIGEST}`, // the tag Docker reads, written out
     },
   ]);
-  expect(asked).toEqual([`debian:bookworm-slim@${OLD}`, "gcr.io/distroless/base-debian12"]);
+  expect(asked).toEqual(["debian:bookworm-slim", "gcr.io/distroless/base-debian12:latest"]);
+});
+
+test("a base pinned by digest alone has no tag to follow: named, never asked as :latest", () => {
+  const asked: string[] = [];
+  expect(() =>
+    newPins({ builder: `debian@${OLD}`, runtime: "local" }, (ref) => (asked.push(ref), DIGEST)),
+  ).toThrow("lucid:bases.builder: pinned by digest with no tag to follow");
+  expect(asked).toEqual([]);
 });
