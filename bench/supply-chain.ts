@@ -4,6 +4,7 @@
 // would). Run the stack's up first. Usage: npm run bench:supply-chain [-- --stack dev --runs 3]
 import { execFileSync, spawnSync } from "child_process";
 import * as path from "path";
+import { atDigest } from "../components/image-ref";
 import { recordedIn, type ImageSet } from "../stacks/package-updates";
 
 const arg = (name: string, fallback: string) =>
@@ -20,9 +21,8 @@ function main() {
 
   const rows = [["service", "platform", "Debian packages recorded"]];
   for (const [service, { ref, digests }] of Object.entries(images)) {
-    const repo = ref.split("@")[0].replace(/:[^/:]+$/, "");
     for (const [platform, digest] of Object.entries(digests))
-      rows.push([service, platform, String(recordedIn(`${repo}@${digest}`, platform).length)]);
+      rows.push([service, platform, String(recordedIn(atDigest(ref, digest), platform).length)]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));

@@ -35,6 +35,14 @@ import { parseArgs, type Args } from "./args";
 
 /** Exit code of `drift` when the Pi differs from the release (1 is any error). */
 const DRIFTED = 2;
+/** A stack's config, checked as the program checks it (a ConfigError names every bad key). */
+async function settingsOf(stack: auto.Stack) {
+  const all = Object.entries(await stack.getAllConfig()).map(
+    ([key, v]) => [key, v.value, v.secret === true] as const,
+  );
+  return checkConfig(all, SERVICE_NAMES);
+}
+
 /** Exit code of `updates` when a package of an image is behind its suites. */
 const BEHIND = 2;
 
@@ -68,10 +76,7 @@ async function runPinBases(stack: auto.Stack): Promise<void> {
  * its builder base's suites. Runs no Pulumi program: it reads the outputs and the config.
  */
 async function runUpdates(stack: auto.Stack): Promise<number> {
-  const all = Object.entries(await stack.getAllConfig()).map(
-    ([key, v]) => [key, v.value, v.secret === true] as const,
-  );
-  const { bases, registry } = checkConfig(all, SERVICE_NAMES);
+  const { bases, registry } = await settingsOf(stack);
   const deployed = (await stack.outputs()).services?.value as ImageSet | undefined;
   if (!deployed) throw new Error(`stack ${stack.name} has built no images yet: run lucid up first`);
   // The output names each image as the Pi pulls it; this machine reads them where it pushed them.
@@ -261,10 +266,7 @@ async function main(): Promise<void> {
   // (the program checks it too, for the plain CLI; through the engine its error would come
   // twice, or, in a preview, only on stderr).
   if (args.command === "up" || args.command === "preview") {
-    const all = Object.entries(await stack.getAllConfig()).map(
-      ([key, v]) => [key, v.value, v.secret === true] as const,
-    );
-    const settings = checkConfig(all, SERVICE_NAMES);
+    const settings = await settingsOf(stack);
     const problems = builderProblems(settings.builder, inspectBuilder(settings.builder));
     if (problems.length > 0) throw new ConfigError(problems);
   }

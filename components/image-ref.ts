@@ -16,6 +16,13 @@ export function viaRegistry(ref: string, pushedTo: string, pulledFrom: string): 
   return `${pulledFrom}${ref.slice(pushedTo.length)}`;
 }
 
+/** The image of another digest in the same repository: a platform's, from its index's ref. */
+export function atDigest(ref: string, digest: string): string {
+  const name = ref.replace(DIGEST, "");
+  const colon = name.lastIndexOf(":");
+  return `${colon > name.lastIndexOf("/") ? name.slice(0, colon) : name}@${digest}`;
+}
+
 /**
  * `repo@sha256:...` from `repo:tag@sha256:...`: the digest alone names the image, and Engine 20.10
  * refuses `docker run` of a reference that carries both ("Cannot overwrite digest").

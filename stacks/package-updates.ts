@@ -6,6 +6,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { atDigest } from "../components/image-ref";
 import { PROJECT_DIR } from "./workspace";
 
 /** Per service, as the stack's `services` output has it. */
@@ -91,9 +92,8 @@ export function parseBehind(out: string): Map<string, Omit<PendingUpdate, "servi
 export function pendingUpdates(images: ImageSet, builder: string): PendingUpdate[] {
   const recorded: { service: string; platform: string; packages: RecordedPackage[] }[] = [];
   for (const [service, { ref, digests }] of Object.entries(images)) {
-    const repo = ref.split("@")[0].replace(/:[^/:]+$/, "");
     for (const [platform, digest] of Object.entries(digests))
-      recorded.push({ service, platform, packages: recordedIn(`${repo}@${digest}`, platform) });
+      recorded.push({ service, platform, packages: recordedIn(atDigest(ref, digest), platform) });
   }
   const wanted = [
     ...new Set(recorded.flatMap((r) => r.packages.map((p) => `${aptName(p)}=${p.version}`))),

@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { atDigest } from "../../components/image-ref";
 import { pendingUpdates, updatesReport } from "../../stacks/package-updates";
 import { lucidHome, PROJECT_DIR } from "../../stacks/workspace";
 import { SERVICES } from "../../infra/services";
@@ -70,7 +71,7 @@ test("a package held back is named with the version its suite has, security firs
   const repo = `${REGISTRY}/lucid-test-updates`;
   const ctx = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-held-back-"));
   try {
-    const from = `${source.ref.split("@")[0].replace(/:[^/:]+$/, "")}@${source.digests["linux/amd64"]}`;
+    const from = atDigest(source.ref, source.digests["linux/amd64"]);
     docker(["pull", "--quiet", "--platform", "linux/amd64", from]);
     const id = docker(["create", "--platform", "linux/amd64", from]).trim();
     docker(["cp", `${id}:/var/lib/dpkg/status.d`, ctx]);

@@ -1,4 +1,4 @@
-import { byDigest, isPinned, viaRegistry } from "../../components/image-ref";
+import { atDigest, byDigest, isPinned, viaRegistry } from "../../components/image-ref";
 
 const D = "sha256:" + "0123456789abcdef".repeat(4);
 
@@ -34,4 +34,14 @@ describe("image references", () => {
       "is not in registry 127.0.0.1:5000",
     );
   });
+});
+
+test("atDigest: a platform's image in the index's repository, tag and index digest dropped", () => {
+  const index = `10.250.0.1:5000/lucid:api-server@sha256:${"a".repeat(64)}`;
+  const amd64 = `sha256:${"b".repeat(64)}`;
+  expect(atDigest(index, amd64)).toBe(`10.250.0.1:5000/lucid@${amd64}`);
+  expect(atDigest("10.250.0.1:5000/lucid:held-back", amd64)).toBe(`10.250.0.1:5000/lucid@${amd64}`);
+  expect(atDigest(`10.250.0.1:5000/lucid@sha256:${"a".repeat(64)}`, amd64)).toBe(
+    `10.250.0.1:5000/lucid@${amd64}`,
+  );
 });
