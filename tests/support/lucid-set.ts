@@ -19,6 +19,8 @@ export interface RunningSet {
   ip(service: string): string;
   exec(service: string, args: string[]): { code: number; out: string };
   health(service: string): string;
+  /** The service's last health check: "exit N after S s: output", or "none yet". */
+  lastCheck(service: string): string;
   stop(): void;
 }
 
@@ -100,6 +102,14 @@ export function startSet(prefix: string, refs: Record<string, string>): RunningS
         "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}",
         name(s),
       ]),
+    lastCheck: (s) => {
+      const log: { Start: string; End: string; ExitCode: number; Output: string }[] =
+        JSON.parse(docker(["inspect", "--format", "{{json .State.Health.Log}}", name(s)])) ?? [];
+      const last = log.at(-1);
+      if (!last) return "none yet";
+      const took = (Date.parse(last.End) - Date.parse(last.Start)) / 1000;
+      return `exit ${last.ExitCode} after ${took.toFixed(1)} s: ${last.Output.trim().slice(-300)}`;
+    },
     stop: () => {
       docker(["rm", "-f", "-v", ...SERVICE_NAMES.map(name)], { allowFail: true });
       docker(["volume", "rm", ...VOLUMES.map((v) => `${prefix}-${v}`)], { allowFail: true });
@@ -108,7 +118,11 @@ export function startSet(prefix: string, refs: Record<string, string>): RunningS
   };
 }
 
-/** Waits until every service reports healthy: at most `seconds`, polling each second. */
+/**
+ * Waits until every service reports healthy: at most `seconds`, polling each second. A service
+ * that is not healthy in the end is given with its last check: its exit code and what it printed
+ * (Docker's own words for a check that ran out of time), so a failure says why.
+ */
 export async function waitHealthy(
   set: RunningSet,
   services: string[],
@@ -118,8 +132,10 @@ export async function waitHealthy(
   for (let i = 0; i < seconds; i++) {
     states = Object.fromEntries(services.map((s) => [s, set.health(s)]));
     if (Object.values(states).every((h) => h === "healthy")) return states;
-    if (Object.values(states).includes("unhealthy")) return states;
+    if (Object.values(states).includes("unhealthy")) break;
     await new Promise((r) => setTimeout(r, 1000));
   }
-  return states;
+  return Object.fromEntries(
+    Object.entries(states).map(([s, h]) => [s, h === "healthy" ? h : `${h}: ${set.lastCheck(s)}`]),
+  );
 }
