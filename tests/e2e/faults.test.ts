@@ -14,7 +14,9 @@ import { devMachineKeys } from "../../stacks/dev-machine";
 import { refreshDrift } from "../../stacks/drift-check";
 import { lucidHome, PROJECT_DIR } from "../../stacks/workspace";
 import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
-import { piIds, volumeHashes, waitAllHealthy } from "../support/pi";
+import { PI_ENGINE } from "../support/docker";
+import { startMongo } from "../support/mongo";
+import { piDocker, piIds, volumeHashes, waitAllHealthy } from "../support/pi";
 import { SERVICE_NAMES, VOLUMES } from "../../infra/services";
 
 jest.setTimeout(30 * 60_000);
@@ -54,6 +56,29 @@ async function expectGood(want?: string) {
   expect(volumeHashes(PROJECT, tools)).toEqual(volumes);
 }
 
+/**
+ * A real dump in tools-data, as an operator makes one: a MongoDB (FerretDB) beside the set on
+ * the Pi's backend network, a collection written through the toolbox's pymongo, then the
+ * toolbox's `mongo-dump`; the MongoDB removed after. Its report.
+ */
+async function dumpOnThePi(): Promise<{ collections: Record<string, number> }> {
+  const mongo = await startMongo(`lucid-test-mongo-${PROJECT}`, `${PROJECT}_backend`, PI_ENGINE);
+  try {
+    const toolbox = piIds(PROJECT)["server-tools"];
+    const python = (...args: string[]) =>
+      piDocker(["exec", toolbox, "/usr/bin/python3", ...args], 300_000); // arm64 under QEMU
+    python(
+      "-c",
+      `import os; from pymongo import MongoClient
+MongoClient("mongodb://mongo:27017")["lucid"]["keys"].insert_many(
+    [{"n": i, "blob": os.urandom(700)} for i in range(300)])`,
+    );
+    return JSON.parse(python("-m", "lucid_tools", "mongo-dump", "--db", "lucid"));
+  } finally {
+    piDocker(["rm", "-f", "-v", mongo]);
+  }
+}
+
 beforeAll(async () => {
   const standIn = onPiStandIn(PROJECT, 18084);
   ctx = await e2eStack(
@@ -65,8 +90,13 @@ beforeAll(async () => {
   const result = await ctx.stack.up({ onOutput: ctx.onOutput });
   tools = (result.outputs.services.value as Record<string, { ref: string }>)["server-tools"].ref;
   await waitAllHealthy(PROJECT, 240);
+  const empty = volumeHashes(PROJECT, tools);
+  expect((await dumpOnThePi()).collections).toEqual({ keys: 300 });
   volumes = volumeHashes(PROJECT, tools);
   expect(Object.keys(volumes)).toHaveLength(VOLUMES.length);
+  // the dump is in what every case compares: tools-data's hash moved, no other volume's
+  const moved = Object.keys(volumes).filter((v) => volumes[v] !== empty[v]);
+  expect(moved).toEqual([`${PROJECT}_tools-data`]);
 });
 
 afterAll(() => tearDown(ctx));
@@ -192,6 +222,7 @@ describe("faults", () => {
   });
 
   test("an unreachable Pi: refresh fails clearly and never reads the rollout as gone", async () => {
+    const good = await release();
     const sshd = Number(fs.readFileSync("/run/lucid/sshd-pi.pid", "utf8").trim());
     process.kill(sshd, "SIGTERM");
     try {
@@ -206,6 +237,7 @@ describe("faults", () => {
     const types = (deployment.resources as { type: string }[]).map((r) => r.type);
     expect(types).toContain("pulumi-nodejs:dynamic/lucid:PiRollout");
     expect(await refreshDrift(ctx.stack, { write: true })).toEqual([]);
+    await expectGood(good);
   });
 
   test("the Pi's Engine restarted: the set comes back by itself and refresh finds no drift", async () => {
@@ -242,11 +274,12 @@ describe("faults", () => {
     // The Pi's record of this run: its lines after the last "begins".
     const thisRun = () =>
       fs.readFileSync(`${DIR}/rollout.log`, "utf8").split(" begins\n").at(-1) ?? "";
-    // Another rollout, as the Pi sees one: a process of the deploy user holding the lock.
+    // Another rollout, as the Pi sees one: a process of the deploy user holding the lock until
+    // the test lets go (10 min at most).
     const holder = spawn(
       "su",
       asDeploy(
-        `exec flock ${LOCK} bash -c 'echo "pid $$, another rollout" > ${LOCK}.holder; exec sleep 8'`,
+        `exec flock ${LOCK} bash -c 'echo "pid $$, another rollout" > ${LOCK}.holder; exec sleep 600'`,
       ),
     );
     await until("the other rollout holds the lock", 20, () =>
@@ -255,14 +288,29 @@ describe("faults", () => {
       ),
     );
     changeGateway();
-    await ctx.stack.up({ onOutput: ctx.onOutput });
-    expect(thisRun()).toMatch(/waiting for another rollout \(pid \d+, another rollout\) to finish/);
-    holder.kill();
+    const up = ctx.stack.up({ onOutput: ctx.onOutput });
+    up.catch(() => undefined); // awaited below; a failure meanwhile is not an unhandled one
+    // This run reaches the Pi (after its build) and waits; still waiting a while later: no lock
+    // taken over. Then the other lets go, and this run takes the lock only after that.
+    let letGo = 0;
+    try {
+      await until("this rollout waits for the other", 600, () =>
+        /waiting for another rollout \(pid \d+, another rollout\) to finish/.test(thisRun()),
+      );
+      await sleep(5000);
+      expect(thisRun()).not.toContain("holds the lock");
+      letGo = Math.floor(Date.now() / 1000) * 1000; // the Pi's stamps are whole seconds
+    } finally {
+      holder.kill();
+    }
     await until(
       "the other rollout is gone",
       20,
       () => spawnSync("flock", ["-n", LOCK, "true"]).status === 0,
     );
+    await up;
+    const taken = /lucid: (\S+) rollout of release \S+ holds the lock/.exec(thisRun());
+    expect(Date.parse(taken![1])).toBeGreaterThanOrEqual(letGo);
     // Files left behind by a rollout that is gone, as after the Pi rebooted mid-rollout: the
     // holder named a pid that now belongs to a live process (1); nobody holds the lock. (A dead
     // pid and an empty file: the unit tests, tests/unit/rollout-program.test.ts.)

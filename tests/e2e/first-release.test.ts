@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
 import { piContainers, piIds, piVolumes, waitAllHealthy } from "../support/pi";
-import { SERVICE_NAMES } from "../../infra/services";
+import { SERVICE_NAMES, VOLUMES } from "../../infra/services";
 
 jest.setTimeout(30 * 60_000);
 
@@ -31,7 +31,7 @@ test("a first release that fails leaves no container running, keeps its volumes,
   const said = String(await failed.catch((e: Error) => e.message));
   expect(said).toMatch(/its last log lines:\n(.*\n)*.*broken on purpose/);
   expect(piContainers(PROJECT)).toEqual({});
-  expect(piVolumes(PROJECT)).toContain(`${PROJECT}_tor-data`);
+  expect(piVolumes(PROJECT).sort()).toEqual(VOLUMES.map((v) => `${PROJECT}_${v}`).sort());
   expect(fs.existsSync(`/home/deploy/${PROJECT}/current`)).toBe(false);
 });
 

@@ -8,7 +8,15 @@ import * as http from "http";
 import * as path from "path";
 import { devMachineKeys } from "../../stacks/dev-machine";
 import { changesOf, e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
-import { piContainerEnv, piContainers, piDocker, piNetworks, piVolumes } from "../support/pi";
+import {
+  piContainerEnv,
+  piContainers,
+  piDocker,
+  piNetworks,
+  piVolumes,
+  volumeHashes,
+  waitAllHealthy,
+} from "../support/pi";
 import { getManifest } from "../support/registry";
 import { curlIn, lanHost, piAddresses, piSubnets } from "../support/lan-host";
 import { AWKWARD_ENV } from "../support/awkward-env";
@@ -324,6 +332,9 @@ describe("pulumi up of the Lucid set", () => {
 
   test("a wrong registry password: the Pi's login fails clearly, nothing changes, none printed", async () => {
     const before = piContainers(PROJECT);
+    const services = (await ctx.stack.outputs()).services.value as Record<string, { ref: string }>;
+    const tools = services["server-tools"].ref;
+    const volumes = volumeHashes(PROJECT, tools);
     const wrong = `wrong-${randomBytes(8).toString("hex")}`;
     await ctx.stack.setConfig("lucid:registryPassword", { value: wrong, secret: true });
     await ctx.stack.setConfig("lucid:pi.gatewayPort", { value: String(PORT + 100) }, true);
@@ -337,6 +348,10 @@ describe("pulumi up of the Lucid set", () => {
     await ctx.stack.setConfig("lucid:registryPassword", { value: password(), secret: true });
     await ctx.stack.setConfig("lucid:pi.gatewayPort", { value: String(PORT) }, true);
     expect(changesOf((await ctx.stack.up({ onOutput: ctx.onOutput })).summary)).toEqual({});
+    expect(await waitAllHealthy(PROJECT, 120)).toEqual(
+      Object.fromEntries(SERVICES.map((s) => [s, "healthy"])),
+    );
+    expect(volumeHashes(PROJECT, tools)).toEqual(volumes);
   });
 
   test("destroy: the containers and networks are gone from the Pi, the volumes kept", async () => {

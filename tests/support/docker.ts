@@ -6,21 +6,26 @@ import * as path from "path";
 /** Debian's docker client (Engine 20.10); the build side's Engine, never the Pi stand-in's. */
 const DOCKER = fs.existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
 
-/** Runs docker; the exit code and both streams, bounded in time. */
+/** The Pi stand-in's Engine, for the helpers that may work on either. */
+export const PI_ENGINE = "unix:///run/docker-pi.sock";
+
+/** Runs docker (on `host`'s Engine if given); the exit code and both streams, bounded in time. */
 export function dockerResult(
   args: string[],
   timeoutMs = 300_000,
+  host?: string,
 ): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(DOCKER, args, { encoding: "utf8", timeout: timeoutMs });
+  const env = host ? { ...process.env, DOCKER_HOST: host } : process.env;
+  const r = spawnSync(DOCKER, args, { encoding: "utf8", timeout: timeoutMs, env });
   return { code: r.status ?? -1, stdout: (r.stdout ?? "").trim(), stderr: (r.stderr ?? "").trim() };
 }
 
 /** Runs docker and returns its stdout; a non-zero exit throws with its stderr, unless allowed. */
 export function docker(
   args: string[],
-  opts: { allowFail?: boolean; timeoutMs?: number } = {},
+  opts: { allowFail?: boolean; timeoutMs?: number; host?: string } = {},
 ): string {
-  const r = dockerResult(args, opts.timeoutMs);
+  const r = dockerResult(args, opts.timeoutMs, opts.host);
   if (r.code !== 0 && !opts.allowFail) {
     throw new Error(`docker ${args.join(" ")} exited ${r.code}: ${r.stderr.slice(-800)}`);
   }

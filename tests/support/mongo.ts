@@ -5,17 +5,18 @@ import { lucidHome } from "../../stacks/workspace";
 import { docker, dockerResult } from "./docker";
 
 /**
- * The tests' MongoDB on the build side's Engine: FerretDB (tests/support/ferretdb, built by
- * `scripts/go-tools.sh ferretdb`), a static binary alone in an image, imported once per build.
+ * The tests' MongoDB: FerretDB (tests/support/ferretdb, built by `scripts/go-tools.sh ferretdb`),
+ * a static binary alone in an image, imported once per build into the build side's Engine, or
+ * `host`'s (the Pi stand-in's).
  */
-export function ferretdbImage(): string {
+export function ferretdbImage(host?: string): string {
   const bin = path.join(lucidHome(), "bin", "ferretdb-test");
   if (!fs.existsSync(`${bin}.version`))
     throw new Error(
       `no ${bin}: run scripts/go-tools.sh ferretdb (the bootstrap does, for the tests)`,
     );
   const tag = `lucid-test/ferretdb:${fs.readFileSync(`${bin}.version`, "utf8").trim()}`;
-  if (dockerResult(["image", "inspect", tag]).code === 0) return tag;
+  if (dockerResult(["image", "inspect", tag], undefined, host).code === 0) return tag;
   const tar = spawnSync(
     "tar",
     ["-C", path.dirname(bin), "-c", "--transform", "s/.*/ferretdb/", path.basename(bin)],
@@ -27,7 +28,12 @@ export function ferretdbImage(): string {
   const imported = spawnSync(
     "/usr/bin/docker",
     ["import", "--change", 'ENTRYPOINT ["/ferretdb"]', "-", tag],
-    { input: tar.stdout, encoding: "utf8", timeout: 120_000 },
+    {
+      input: tar.stdout,
+      encoding: "utf8",
+      timeout: 120_000,
+      env: host ? { ...process.env, DOCKER_HOST: host } : process.env,
+    },
   );
   if (imported.status !== 0) throw new Error(`docker import ${tag}: ${imported.stderr}`);
   return tag;
@@ -35,37 +41,40 @@ export function ferretdbImage(): string {
 
 /**
  * Starts FerretDB as `mongo` on a network (an unprivileged user, a read-only root, its databases
- * on a tmpfs); returns the container's name. Waits (bounded: 30 s) until it listens.
+ * on a tmpfs), on the build side's Engine or `host`'s; returns the container's name. Waits
+ * (bounded: 30 s) until it listens.
  */
-export async function startMongo(name: string, network: string): Promise<string> {
-  docker([
-    "run",
-    "-d",
-    "--name",
-    name,
-    "--network",
-    network,
-    "--network-alias",
-    "mongo",
-    "--user",
-    "65532:65532",
-    "--read-only",
-    "--tmpfs",
-    "/state:uid=65532,gid=65532,mode=700",
-    "--tmpfs",
-    "/tmp:uid=65532,gid=65532",
-    ferretdbImage(),
-    "-listen",
-    "0.0.0.0:27017",
-    "-dir",
-    "/state",
-  ]);
+export async function startMongo(name: string, network: string, host?: string): Promise<string> {
+  docker(
+    [
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--network",
+      network,
+      "--network-alias",
+      "mongo",
+      "--user",
+      "65532:65532",
+      "--read-only",
+      "--tmpfs",
+      "/state:uid=65532,gid=65532,mode=700",
+      "--tmpfs",
+      "/tmp:uid=65532,gid=65532",
+      ferretdbImage(host),
+      "-listen",
+      "0.0.0.0:27017",
+      "-dir",
+      "/state",
+    ],
+    { host },
+  );
+  const logs = () => dockerResult(["logs", name], 30_000, host);
   for (let i = 0; i < 60; i++) {
-    const logs = dockerResult(["logs", name]);
-    if (`${logs.stdout}${logs.stderr}`.includes("Listening on TCP")) return name;
+    const { stdout, stderr } = logs();
+    if (`${stdout}${stderr}`.includes("Listening on TCP")) return name;
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(
-    `FerretDB (${name}) did not listen within 30 s: ${dockerResult(["logs", name]).stderr}`,
-  );
+  throw new Error(`FerretDB (${name}) did not listen within 30 s: ${logs().stderr}`);
 }
