@@ -103,9 +103,11 @@ export function startSet(prefix: string, refs: Record<string, string>): RunningS
         name(s),
       ]),
     lastCheck: (s) => {
-      const log: { Start: string; End: string; ExitCode: number; Output: string }[] =
-        JSON.parse(docker(["inspect", "--format", "{{json .State.Health.Log}}", name(s)])) ?? [];
-      const last = log.at(-1);
+      const r = dockerResult(["inspect", "--format", "{{json .State.Health}}", name(s)], 30_000);
+      if (r.code !== 0) return `not inspected: ${r.stderr}`;
+      const health: { Log?: { Start: string; End: string; ExitCode: number; Output: string }[] } =
+        JSON.parse(r.stdout) ?? {};
+      const last = health.Log?.at(-1);
       if (!last) return "none yet";
       const took = (Date.parse(last.End) - Date.parse(last.Start)) / 1000;
       return `exit ${last.ExitCode} after ${took.toFixed(1)} s: ${last.Output.trim().slice(-300)}`;
