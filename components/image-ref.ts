@@ -5,6 +5,9 @@ const DIGEST = /@sha256:[0-9a-f]{64}$/;
 /** True for a reference pinned by digest. */
 export const isPinned = (ref: string): boolean => DIGEST.test(ref);
 
+/** The reference without its digest: `name:tag` of `name:tag@sha256:…`. */
+export const withoutDigest = (ref: string): string => ref.replace(DIGEST, "");
+
 /**
  * The same image as another host reaches the registry (`registry.pull`), e.g. through a mirror
  * or another address of the same registry.
@@ -18,7 +21,7 @@ export function viaRegistry(ref: string, pushedTo: string, pulledFrom: string): 
 
 /** The image of another digest in the same repository: a platform's, from its index's ref. */
 export function atDigest(ref: string, digest: string): string {
-  const name = ref.replace(DIGEST, "");
+  const name = withoutDigest(ref);
   const colon = name.lastIndexOf(":");
   return `${colon > name.lastIndexOf("/") ? name.slice(0, colon) : name}@${digest}`;
 }

@@ -3,7 +3,7 @@
 // file names each base by digest; `lucid pin-bases` moves the pins to the digests the tags name
 // now (and the next preview shows which images that rebuilds).
 import { execFileSync } from "child_process";
-import { isPinned } from "../components/image-ref";
+import { isPinned, withoutDigest } from "../components/image-ref";
 
 /** The config keys of the bases (under lucid:bases), with their refs; `local` runtimes left out. */
 export function baseRefs(bases: {
@@ -42,7 +42,7 @@ export function isOwnRegistry(host: string): boolean {
 
 /** The name part of a reference has a tag (`debian:bookworm-slim`, not `debian` or `host:5000/x`). */
 const hasTag = (ref: string): boolean => {
-  const name = ref.replace(/@sha256:[0-9a-f]{64}$/, "");
+  const name = withoutDigest(ref);
   return name.lastIndexOf(":") > name.lastIndexOf("/");
 };
 
@@ -59,7 +59,7 @@ export function basePinProblems(bases: Parameters<typeof baseRefs>[0]): string[]
 
 /** The digest a reference's tag names now in its registry (the index, for a multi-arch image). */
 export function currentDigest(ref: string): string {
-  const tagged = ref.replace(/@sha256:[0-9a-f]{64}$/, "");
+  const tagged = withoutDigest(ref);
   const out = execFileSync(
     "docker",
     ["buildx", "imagetools", "inspect", "--format", "{{json .Manifest}}", tagged],
@@ -90,7 +90,7 @@ export function newPins(
       throw new Error(
         `lucid:bases.${key}: pinned by digest with no tag to follow; name it as name:tag@sha256:<digest> (e.g. debian:bookworm-slim@sha256:…)`,
       );
-    const name = ref.replace(/@sha256:[0-9a-f]{64}$/, "");
+    const name = withoutDigest(ref);
     const tagged = hasTag(name) ? name : `${name}:latest`;
     return { key, from: ref, to: `${tagged}@${digestOf(tagged)}` };
   });

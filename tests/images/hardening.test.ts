@@ -216,11 +216,10 @@ describe.each(cases)("Syft's inventory of %s (%s, %s)", (name, platform, debian)
   });
 });
 
-/** This machine's apt candidate of PACKAGE: the newest its lists (release, -updates, -security) have. */
-const candidate = (pkg: string): string =>
-  /Candidate: (\S+)/.exec(execFileSync("apt-cache", ["policy", pkg], { encoding: "utf8" }))?.[1] ??
-  "";
-/** The same for many packages at once (one apt-cache for all: a process each took a minute). */
+/**
+ * This machine's apt candidate of each package: the newest its lists (release, -updates,
+ * -security) have. One apt-cache for all (a process each took a minute).
+ */
 function candidatesOf(names: string[]): Map<string, string> {
   const found = new Map<string, string>();
   let current = "";
@@ -233,6 +232,7 @@ function candidatesOf(names: string[]): Map<string, string> {
   }
   return found;
 }
+const candidate = (pkg: string): string => candidatesOf([pkg]).get(pkg) ?? "";
 const notOlder = (have: string, want: string) =>
   spawnSync("dpkg", ["--compare-versions", have, "ge", want]).status === 0;
 /** The first match of `re` in any of the image's files named `name` (a library's version string). */

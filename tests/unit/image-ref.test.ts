@@ -1,4 +1,10 @@
-import { atDigest, byDigest, isPinned, viaRegistry } from "../../components/image-ref";
+import {
+  atDigest,
+  byDigest,
+  isPinned,
+  viaRegistry,
+  withoutDigest,
+} from "../../components/image-ref";
 
 const D = "sha256:" + "0123456789abcdef".repeat(4);
 
@@ -44,4 +50,12 @@ test("atDigest: a platform's image in the index's repository, tag and index dige
   expect(atDigest(`10.250.0.1:5000/lucid@sha256:${"a".repeat(64)}`, amd64)).toBe(
     `10.250.0.1:5000/lucid@${amd64}`,
   );
+});
+
+test("withoutDigest: the tag stays, the digest goes; a port or a digest-less ref unchanged", () => {
+  const digest = `@sha256:${"c".repeat(64)}`;
+  expect(withoutDigest(`debian:bookworm-slim${digest}`)).toBe("debian:bookworm-slim");
+  expect(withoutDigest(`10.250.0.1:5000/lucid${digest}`)).toBe("10.250.0.1:5000/lucid");
+  expect(withoutDigest("10.250.0.1:5000/lucid:base")).toBe("10.250.0.1:5000/lucid:base");
+  expect(withoutDigest(`debian${digest.slice(0, -1)}`)).toBe(`debian${digest.slice(0, -1)}`);
 });
