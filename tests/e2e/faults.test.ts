@@ -282,11 +282,14 @@ describe("faults", () => {
         `exec flock ${LOCK} bash -c 'echo "pid $$, another rollout" > ${LOCK}.holder; exec sleep 600'`,
       ),
     );
+    const holderFile = () =>
+      fs.existsSync(`${LOCK}.holder`) ? fs.readFileSync(`${LOCK}.holder`, "utf8") : "";
     await until("the other rollout holds the lock", 20, () =>
-      (fs.existsSync(`${LOCK}.holder`) ? fs.readFileSync(`${LOCK}.holder`, "utf8") : "").includes(
-        "another rollout",
-      ),
+      holderFile().includes("another rollout"),
     );
+    // The process holding the lock's file descriptor (the shell's pid, now `sleep`'s): ending
+    // `su` alone would leave it holding the lock.
+    const holding = Number(/^pid (\d+), another rollout/.exec(holderFile())![1]);
     changeGateway();
     const up = ctx.stack.up({ onOutput: ctx.onOutput });
     up.catch(() => undefined); // awaited below; a failure meanwhile is not an unhandled one
@@ -301,7 +304,9 @@ describe("faults", () => {
       expect(thisRun()).not.toContain("holds the lock");
       letGo = Math.floor(Date.now() / 1000) * 1000; // the Pi's stamps are whole seconds
     } finally {
+      process.kill(holding, "SIGTERM");
       holder.kill();
+      if (!letGo) await up.catch(() => undefined); // failed above: the stack free for teardown
     }
     await until(
       "the other rollout is gone",
