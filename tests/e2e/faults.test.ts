@@ -275,28 +275,28 @@ describe("faults", () => {
     const thisRun = () =>
       fs.readFileSync(`${DIR}/rollout.log`, "utf8").split(" begins\n").at(-1) ?? "";
     // Another rollout, as the Pi sees one: a process of the deploy user holding the lock until
-    // the test lets go (10 min at most).
+    // the test lets go (15 min at most). It is ended by its command line, which is its own:
+    // ending `su` alone would leave it holding the lock's descriptor.
+    const hold = "sleep 901";
     const holder = spawn(
       "su",
       asDeploy(
-        `exec flock ${LOCK} bash -c 'echo "pid $$, another rollout" > ${LOCK}.holder; exec sleep 600'`,
+        `exec flock ${LOCK} bash -c 'echo "pid $$, another rollout" > ${LOCK}.holder; exec ${hold}'`,
       ),
     );
-    const holderFile = () =>
-      fs.existsSync(`${LOCK}.holder`) ? fs.readFileSync(`${LOCK}.holder`, "utf8") : "";
-    await until("the other rollout holds the lock", 20, () =>
-      holderFile().includes("another rollout"),
-    );
-    // The process holding the lock's file descriptor (the shell's pid, now `sleep`'s): ending
-    // `su` alone would leave it holding the lock.
-    const holding = Number(/^pid (\d+), another rollout/.exec(holderFile())![1]);
-    changeGateway();
-    const up = ctx.stack.up({ onOutput: ctx.onOutput });
-    up.catch(() => undefined); // awaited below; a failure meanwhile is not an unhandled one
-    // This run reaches the Pi (after its build) and waits; still waiting a while later: no lock
-    // taken over. Then the other lets go, and this run takes the lock only after that.
+    let up: Promise<unknown> | undefined;
     let letGo = 0;
     try {
+      await until("the other rollout holds the lock", 20, () =>
+        (fs.existsSync(`${LOCK}.holder`) ? fs.readFileSync(`${LOCK}.holder`, "utf8") : "").includes(
+          "another rollout",
+        ),
+      );
+      changeGateway();
+      up = ctx.stack.up({ onOutput: ctx.onOutput });
+      up.catch(() => undefined); // awaited below; a failure meanwhile is not an unhandled one
+      // This run reaches the Pi (after its build) and waits; still waiting a while later: no
+      // lock taken over. Then the other lets go, and this run takes the lock only after that.
       await until("this rollout waits for the other", 600, () =>
         /waiting for another rollout \(pid \d+, another rollout\) to finish/.test(thisRun()),
       );
@@ -304,16 +304,16 @@ describe("faults", () => {
       expect(thisRun()).not.toContain("holds the lock");
       letGo = Math.floor(Date.now() / 1000) * 1000; // the Pi's stamps are whole seconds
     } finally {
-      process.kill(holding, "SIGTERM");
+      spawnSync("pkill", ["-u", "deploy", "-f", `^${hold}$`]);
       holder.kill();
-      if (!letGo) await up.catch(() => undefined); // failed above: the stack free for teardown
+      if (!letGo) await up?.catch(() => undefined); // failed above: the stack free for teardown
     }
+    await up;
     await until(
-      "the other rollout is gone",
+      "the lock is free",
       20,
       () => spawnSync("flock", ["-n", LOCK, "true"]).status === 0,
     );
-    await up;
     const taken = /lucid: (\S+) rollout of release \S+ holds the lock/.exec(thisRun());
     expect(Date.parse(taken![1])).toBeGreaterThanOrEqual(letGo);
     // Files left behind by a rollout that is gone, as after the Pi rebooted mid-rollout: the

@@ -52,7 +52,11 @@ export function startSet(prefix: string, refs: Record<string, string>): RunningS
   const envDir = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-env-`));
   const envFile = path.join(envDir, "api-server.env");
   fs.writeFileSync(envFile, `LUCID_API_TOKEN=${apiToken}\n`, { mode: 0o600 });
-  docker(["network", "create", "--internal", network]);
+  const remove = () => {
+    docker(["rm", "-f", "-v", ...SERVICE_NAMES.map(name)], { allowFail: true });
+    docker(["volume", "rm", ...VOLUMES.map((v) => `${prefix}-${v}`)], { allowFail: true });
+    docker(["network", "rm", network], { allowFail: true });
+  };
   const run = (service: string, extra: string[], args: string[] = []) =>
     docker([
       "run",
@@ -69,13 +73,22 @@ export function startSet(prefix: string, refs: Record<string, string>): RunningS
       refs[service],
       ...args,
     ]);
-  // each with the volumes the catalog gives it, in its order (tunnel-tools after tor-proxy)
-  for (const s of SERVICES)
-    run(s.name, [
-      ...Object.entries(s.volumes).flatMap(([v, mount]) => ["-v", `${prefix}-${v}:${mount}`]),
-      ...(s.name === "api-server" ? ["--env-file", envFile] : []),
-    ]);
-  fs.rmSync(envDir, { recursive: true, force: true });
+  // What an interrupted run left goes first; a start that fails half way takes its part away.
+  remove();
+  try {
+    docker(["network", "create", "--internal", network]);
+    // each with the volumes the catalog gives it, in its order (tunnel-tools after tor-proxy)
+    for (const s of SERVICES)
+      run(s.name, [
+        ...Object.entries(s.volumes).flatMap(([v, mount]) => ["-v", `${prefix}-${v}:${mount}`]),
+        ...(s.name === "api-server" ? ["--env-file", envFile] : []),
+      ]);
+  } catch (err) {
+    remove();
+    throw err;
+  } finally {
+    fs.rmSync(envDir, { recursive: true, force: true });
+  }
   return {
     prefix,
     network,
@@ -95,13 +108,18 @@ export function startSet(prefix: string, refs: Record<string, string>): RunningS
       const r = dockerResult(["exec", name(s), ...args], 180_000); // arm64 Python under QEMU
       return { code: r.code, out: r.stdout || r.stderr };
     },
-    health: (s) =>
-      docker([
-        "inspect",
-        "--format",
-        "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}",
-        name(s),
-      ]),
+    health: (s) => {
+      const r = dockerResult(
+        [
+          "inspect",
+          "--format",
+          "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}",
+          name(s),
+        ],
+        30_000,
+      );
+      return r.code === 0 ? r.stdout : `gone: ${r.stderr}`;
+    },
     lastCheck: (s) => {
       const r = dockerResult(["inspect", "--format", "{{json .State.Health}}", name(s)], 30_000);
       if (r.code !== 0) return `not inspected: ${r.stderr}`;
@@ -112,11 +130,7 @@ export function startSet(prefix: string, refs: Record<string, string>): RunningS
       const took = (Date.parse(last.End) - Date.parse(last.Start)) / 1000;
       return `exit ${last.ExitCode} after ${took.toFixed(1)} s: ${last.Output.trim().slice(-300)}`;
     },
-    stop: () => {
-      docker(["rm", "-f", "-v", ...SERVICE_NAMES.map(name)], { allowFail: true });
-      docker(["volume", "rm", ...VOLUMES.map((v) => `${prefix}-${v}`)], { allowFail: true });
-      docker(["network", "rm", network], { allowFail: true });
-    },
+    stop: remove,
   };
 }
 

@@ -45,6 +45,9 @@ export function ferretdbImage(host?: string): string {
  * (bounded: 30 s) until it listens.
  */
 export async function startMongo(name: string, network: string, host?: string): Promise<string> {
+  // one left by an interrupted run would hold the name (and, on the Pi, the set's network)
+  const remove = () => dockerResult(["rm", "-f", "-v", name], 60_000, host);
+  remove();
   docker(
     [
       "run",
@@ -76,5 +79,7 @@ export async function startMongo(name: string, network: string, host?: string): 
     if (`${stdout}${stderr}`.includes("Listening on TCP")) return name;
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`FerretDB (${name}) did not listen within 30 s: ${logs().stderr}`);
+  const said = logs().stderr;
+  remove();
+  throw new Error(`FerretDB (${name}) did not listen within 30 s: ${said}`);
 }
