@@ -35,6 +35,9 @@ import { parseArgs, type Args } from "./args";
 
 /** Exit code of `drift` when the Pi differs from the release (1 is any error). */
 const DRIFTED = 2;
+/** Exit code of `updates` when a package of an image is behind its suites. */
+const BEHIND = 2;
+
 /** A stack's config, checked as the program checks it (a ConfigError names every bad key). */
 async function settingsOf(stack: auto.Stack) {
   const all = Object.entries(await stack.getAllConfig()).map(
@@ -42,9 +45,6 @@ async function settingsOf(stack: auto.Stack) {
   );
   return checkConfig(all, SERVICE_NAMES);
 }
-
-/** Exit code of `updates` when a package of an image is behind its suites. */
-const BEHIND = 2;
 
 /**
  * `lucid pin-bases`: each upstream base (and each pinned one) to the digest its tag names now,

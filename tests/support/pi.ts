@@ -1,16 +1,11 @@
-import { spawnSync } from "child_process";
 import { SERVICE_NAMES } from "../../infra/services";
-import { PI_ENGINE } from "./docker";
+import { dockerResult, PI_ENGINE } from "./docker";
 
 /** docker on the Pi stand-in's own Engine (its socket on this machine), bounded in time. */
 export function piDocker(args: string[], timeoutMs = 120_000): string {
-  const r = spawnSync("/usr/bin/docker", args, {
-    encoding: "utf8",
-    timeout: timeoutMs,
-    env: { ...process.env, DOCKER_HOST: PI_ENGINE },
-  });
-  if (r.status !== 0) throw new Error(`Pi: docker ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout.trim();
+  const r = dockerResult(args, timeoutMs, PI_ENGINE);
+  if (r.code !== 0) throw new Error(`Pi: docker ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
 }
 
 /** A container's environment as Docker gave it to the process: NAME -> value. */
