@@ -24,7 +24,7 @@ const tools = () =>
   (ctx.outputsCache.services as Record<string, { ref: string }>)["server-tools"].ref;
 
 beforeAll(async () => {
-  const standIn = onPiStandIn(PROJECT, 18081);
+  const standIn = onPiStandIn(PROJECT, 18081, "deploy", "linux/amd64");
   ctx = await e2eStack(
     "change",
     { ...standIn, pi: { ...standIn.pi, keepReleases: 2 } },

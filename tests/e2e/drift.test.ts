@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { driftReport, type DriftItem } from "../../components/drift";
 import { refreshDrift } from "../../stacks/drift-check";
-import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
+import { e2eStack, onPiStandIn, repositoryFor, tearDown } from "../support/e2e-stack";
 import { piContainers, piDocker, piIds } from "../support/pi";
 import { SERVICE_NAMES } from "../../infra/services";
 
@@ -45,10 +45,10 @@ const subjects = (items: DriftItem[]) => items.map((i) => i.subject).sort();
 
 beforeAll(async () => {
   // The e2e suite's repository: the same sources build the same digests, nothing new to push.
-  const standIn = onPiStandIn(PROJECT, 18082);
+  const standIn = onPiStandIn(PROJECT, 18082, "deploy", "linux/amd64");
   ctx = await e2eStack("drift", {
     ...standIn,
-    registry: { ...standIn.registry, repository: "lucid-e2e" },
+    registry: { ...standIn.registry, repository: repositoryFor("lucid-e2e", "linux/amd64") },
   });
   const result = await ctx.stack.up({ onOutput: ctx.onOutput });
   release = result.outputs.release.value as string;

@@ -13,7 +13,7 @@ import { parse } from "yaml";
 import { devMachineKeys } from "../../stacks/dev-machine";
 import { refreshDrift } from "../../stacks/drift-check";
 import { lucidHome, PROJECT_DIR } from "../../stacks/workspace";
-import { e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
+import { e2eStack, onPiStandIn, repositoryFor, tearDown } from "../support/e2e-stack";
 import { PI_ENGINE } from "../support/docker";
 import { startMongo } from "../support/mongo";
 import { piDocker, piIds, volumeHashes, waitAllHealthy } from "../support/pi";
@@ -66,7 +66,7 @@ async function dumpOnThePi(): Promise<{ collections: Record<string, number> }> {
   try {
     const toolbox = piIds(PROJECT)["server-tools"];
     const python = (...args: string[]) =>
-      piDocker(["exec", toolbox, "/usr/bin/python3", ...args], 300_000); // arm64 under QEMU
+      piDocker(["exec", toolbox, "/usr/bin/python3", ...args], 300_000);
     python(
       "-c",
       `import os; from pymongo import MongoClient
@@ -80,10 +80,12 @@ MongoClient("mongodb://mongo:27017")["lucid"]["keys"].insert_many(
 }
 
 beforeAll(async () => {
-  const standIn = onPiStandIn(PROJECT, 18084);
+  // the drift file's repository: the same sources build the same digests, nothing new to push
+  const standIn = onPiStandIn(PROJECT, 18084, "deploy", "linux/amd64");
+  const repository = repositoryFor("lucid-e2e", "linux/amd64");
   ctx = await e2eStack(
     "faults",
-    { ...standIn, registry: { ...standIn.registry, repository: "lucid-e2e" } },
+    { ...standIn, registry: { ...standIn.registry, repository } },
     { copyInfra: true },
   );
   nginxConf = path.join(ctx.dir, "infra", "images", "api-gateway", "nginx.conf");

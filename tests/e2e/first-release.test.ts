@@ -16,7 +16,9 @@ let ctx: Awaited<ReturnType<typeof e2eStack>>;
 let mainPy: string;
 
 beforeAll(async () => {
-  ctx = await e2eStack("first", onPiStandIn(PROJECT, 18085), { copyInfra: true });
+  ctx = await e2eStack("first", onPiStandIn(PROJECT, 18085, "deploy", "linux/amd64"), {
+    copyInfra: true,
+  });
   mainPy = path.join(ctx.dir, "infra", "images", "api-server", "lucid_api", "main.py");
 });
 

@@ -61,7 +61,7 @@ async function expectReadBack(checkout: string) {
 }
 
 beforeAll(async () => {
-  ctx = await e2eStack(STACK, onPiStandIn(PROJECT, 18087));
+  ctx = await e2eStack(STACK, onPiStandIn(PROJECT, 18087, "deploy", "linux/amd64"));
   parent = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-checkouts-"));
   // the stack's own deploy key, on the Pi beside the machine's
   keys = { first: newKey(parent, "first"), rotated: newKey(parent, "rotated") };

@@ -58,7 +58,9 @@ async function expectServedAtGateway() {
 const change = (file: string) => fs.appendFileSync(file, `\n# change ${Date.now()}\n`);
 
 beforeAll(async () => {
-  ctx = await e2eStack("onion", onPiStandIn(PROJECT, 18083, "deploy-v2"), { copyInfra: true });
+  ctx = await e2eStack("onion", onPiStandIn(PROJECT, 18083, "deploy-v2", "linux/amd64"), {
+    copyInfra: true,
+  });
   nginxConf = path.join(ctx.dir, "infra", "images", "api-gateway", "nginx.conf");
   torrc = path.join(ctx.dir, "infra", "images", "tor-proxy", "torrc");
   await ctx.stack.up({ onOutput: ctx.onOutput });

@@ -77,14 +77,12 @@ afterAll(() => {
 step("stack init and config set, as the README gives them for a new stack", () => {
   ok(pulumi(["stack", "init", STACK]));
   // the dev stack's settings, on the stand-in as an amd64 Pi (no QEMU), in its own project
-  const standIn = onPiStandIn(PROJECT, 18088);
+  const standIn = onPiStandIn(PROJECT, 18088, "deploy", "linux/amd64");
   const keys = devMachineKeys();
   const config: Record<string, unknown> = {
     ...trackedConfig("dev"),
-    // its own repository: the Pi's Engine (20.10) holds one platform per repository@digest, and
-    // the other files pull the same manifest lists' arm64 variants
     "lucid:registry": standIn.registry,
-    "lucid:pi": { ...standIn.pi, platform: "linux/amd64", hostKey: keys.hostKey },
+    "lucid:pi": { ...standIn.pi, hostKey: keys.hostKey },
   };
   const file = path.join(dir, `Pulumi.${STACK}.yaml`);
   const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>;

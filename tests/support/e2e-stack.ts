@@ -93,22 +93,36 @@ export async function e2eStack(
 export const changesOf = (summary: auto.UpdateSummary): Record<string, number> =>
   Object.fromEntries(Object.entries(summary.resourceChanges ?? {}).filter(([op]) => op !== "same"));
 
+export type PiPlatform = "linux/arm64" | "linux/amd64";
+
+/**
+ * A registry repository per Pi platform: the stand-in's Engine (20.10) keeps one image per
+ * repository@digest, and pulling a manifest list's amd64 variant where its arm64 one was pulled
+ * fails with "Cannot overwrite digest" (moby/moby#43188).
+ */
+export const repositoryFor = (name: string, platform: PiPlatform) =>
+  platform === "linux/arm64" ? name : `${name}-${platform.split("/")[1]}`;
+
 /**
  * Config for a stack that rolls out to the Pi stand-in beside the dev stack: its own
  * repository, compose project, releases directory and gateway port. As `deploy` the stand-in
- * has docker-compose 1.29; as `deploy-v2`, the Compose v2 plugin.
+ * has docker-compose 1.29; as `deploy-v2`, the Compose v2 plugin. As linux/arm64 its services
+ * run under QEMU, as a Pi's do natively; as linux/amd64 nothing is emulated, for the files whose
+ * claims are about the rollout, not the architecture (the arm64 set is proven by `rollout`,
+ * `compose-v2` and the images' `together`).
  */
 export const onPiStandIn = (
   project: string,
   gatewayPort: number,
   user: "deploy" | "deploy-v2" = "deploy",
+  platform: PiPlatform = "linux/arm64",
 ) => ({
-  registry: { push: "10.250.0.1:5000", repository: project },
+  registry: { push: "10.250.0.1:5000", repository: repositoryFor(project, platform) },
   pi: {
     host: "10.250.0.2",
     port: 22,
     user,
-    platform: "linux/arm64",
+    platform,
     project,
     gatewayPort,
     dir: `/home/${user}/${project}`,
