@@ -16,6 +16,8 @@ export interface DistrolessImageArgs {
   readonly stages: StageImages;
   /** Further build args (never secrets: build args are kept in image history). @default {} */
   readonly buildArgs?: Record<string, pulumi.Input<string>>;
+  /** Build args of one platform's build, beside those (e.g. what it installs, by version). */
+  readonly platformBuildArgs?: (platform: Platform) => Record<string, pulumi.Input<string>>;
   /** Extra build contexts by name (`COPY --from=<name>`), directories relative to the project. */
   readonly namedContexts?: Record<string, string>;
   /** A buildx builder (docker-container or remote driver); the Engine's legacy driver is refused. */
@@ -117,7 +119,11 @@ export class DistrolessImage extends pulumi.ComponentResource {
         },
         dockerfile: { location: `${args.context}/Dockerfile` },
         platforms: [platform as dockerbuild.Platform],
-        buildArgs: { ...stageArgs(args.stages), ...(args.buildArgs ?? {}) },
+        buildArgs: {
+          ...stageArgs(args.stages),
+          ...(args.buildArgs ?? {}),
+          ...(args.platformBuildArgs?.(platform) ?? {}),
+        },
         builder: args.builder ? { name: args.builder } : undefined,
         labels: args.labels,
         tags: [tag],

@@ -2,6 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { DistrolessImage, type Platform, type RegistryAuth } from "../components/distroless-image";
 import { byDigest } from "../components/image-ref";
 import type { StackConfig } from "../stacks/config";
+import { RUNTIME_PACKAGES, type PackageArgs } from "./debian-packages";
 import type { BaseKind } from "./services";
 
 /**
@@ -17,6 +18,7 @@ export function runtimeBases(
     builder: string;
     registryAuth?: RegistryAuth;
   },
+  packages: PackageArgs,
 ): Record<BaseKind, pulumi.Input<string>> {
   if (cfg.bases.runtime !== "local") return cfg.bases.runtime;
   const build = (kind: BaseKind) =>
@@ -27,6 +29,7 @@ export function runtimeBases(
       tag: `runtime-${kind}-${cfg.bases.debian}`,
       stages: { builder: cfg.bases.builder },
       buildArgs: { KIND: kind },
+      platformBuildArgs: packages(RUNTIME_PACKAGES[kind]),
       labels: {
         "org.opencontainers.image.title": `lucid runtime base (${kind}, Debian ${cfg.bases.debian})`,
       },

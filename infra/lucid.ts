@@ -12,6 +12,7 @@ import { PiRollout } from "../components/pi-rollout";
 import { composeOf } from "../components/rollout-spec";
 import { API_TOKEN_ENV, type StackConfig } from "../stacks/config";
 import { runtimeBases } from "./bases";
+import { PROBE_PACKAGES, type PackageArgs } from "./debian-packages";
 import { sourceRevision } from "./source-revision";
 import { SERVICE_NAMES, SERVICES, type ServiceSpec } from "./services";
 import { version as VERSION } from "../package.json";
@@ -39,8 +40,8 @@ const INTERNAL_NETWORKS = ["backend", "tor"];
  * The Lucid graph, one `up`: runtime bases and the probe -> the five service images -> the
  * compose set on the Pi, rolled out over SSH and health-gated.
  */
-export function defineLucid(cfg: StackConfig) {
-  const images = buildImages(cfg);
+export function defineLucid(cfg: StackConfig, packages: PackageArgs) {
+  const images = buildImages(cfg, packages);
   const onPi = (s: ServiceSpec) =>
     images[s.name].ref.apply((ref) =>
       byDigest(viaRegistry(ref, cfg.registry.push, cfg.registry.pull)),
@@ -156,7 +157,7 @@ function serviceOnPi<I, N>(s: ServiceSpec, image: I, environment: N, pi: PiPlace
 }
 
 /** The runtime bases, the probe and the five services, for every platform of the stack. */
-function buildImages(cfg: StackConfig): Record<string, DistrolessImage> {
+function buildImages(cfg: StackConfig, packages: PackageArgs): Record<string, DistrolessImage> {
   const repository = `${cfg.registry.push}/${cfg.registry.repository}`;
   const registryAuth = cfg.registryAuth && { address: cfg.registry.push, ...cfg.registryAuth };
   const common = {
@@ -166,9 +167,10 @@ function buildImages(cfg: StackConfig): Record<string, DistrolessImage> {
     registryAuth,
     registryCache: cfg.registry.buildCache,
   };
-  const runtime = runtimeBases(cfg, common);
+  const runtime = runtimeBases(cfg, common, packages);
   const probe = new DistrolessImage("lucid-probe", {
     ...common,
+    platformBuildArgs: packages(PROBE_PACKAGES),
     context: imageContext("common/probe"),
     tag: "lucid-probe",
     stages: { builder: cfg.bases.builder },
@@ -181,6 +183,7 @@ function buildImages(cfg: StackConfig): Record<string, DistrolessImage> {
         ...common,
         context: imageContext(s.name),
         tag: s.name,
+        platformBuildArgs: packages(s.debian),
         stages: {
           builder: cfg.bases.builder,
           runtime: runtime[s.base],

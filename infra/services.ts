@@ -26,6 +26,12 @@ export interface ServiceSpec {
   /** Which runtime base the image's final stage starts from. */
   base: BaseKind;
   /**
+   * The Debian packages its builder stage installs (`a|b`: the first the release has), as its
+   * Dockerfile names them: their versions, with all they depend on, are a build input, so a
+   * Debian update of one of them rebuilds the image (infra/debian-packages.ts).
+   */
+  debian: readonly string[];
+  /**
    * Its health check: the one home of its timings. The compose file runs it with these; the
    * image's Dockerfile declares the same (tests/unit/health.test.ts holds them equal).
    */
@@ -49,6 +55,7 @@ export const SERVICES: readonly ServiceSpec[] = [
   {
     name: "tor-proxy",
     base: "base",
+    debian: ["tor"],
     health: {
       test: [probe, "unix", "/run/lucid-tor/socks"],
       interval: 5,
@@ -64,6 +71,7 @@ export const SERVICES: readonly ServiceSpec[] = [
   {
     name: "api-server",
     base: "python",
+    debian: ["python3-fastapi", "python3-uvicorn", "python3-cryptography"],
     health: {
       test: [probe, "http", "http://127.0.0.1:8000/health"],
       interval: 5,
@@ -78,6 +86,7 @@ export const SERVICES: readonly ServiceSpec[] = [
   {
     name: "api-gateway",
     base: "base",
+    debian: ["nginx-light|nginx"],
     health: {
       test: [probe, "http", "http://127.0.0.1:8080/health"],
       interval: 5,
@@ -93,6 +102,7 @@ export const SERVICES: readonly ServiceSpec[] = [
   {
     name: "tunnel-tools",
     base: "python",
+    debian: ["python3-stem"],
     health: {
       test: ["/usr/bin/python3", "-m", "lucid_tunnel", "health"],
       interval: 15,
@@ -111,6 +121,7 @@ export const SERVICES: readonly ServiceSpec[] = [
   {
     name: "server-tools",
     base: "python",
+    debian: ["python3-pymongo"],
     health: {
       test: ["/usr/bin/python3", "-m", "lucid_tools", "self-check"],
       interval: 15,

@@ -107,6 +107,15 @@ const imageRef = z
     "must be an image reference (name[:tag][@sha256:<64 hex>])",
   );
 
+export const DEBIAN_MIRROR = "http://deb.debian.org/debian";
+export const DEBIAN_SECURITY_MIRROR = "http://deb.debian.org/debian-security";
+
+const mirrorUrl = (example: string) =>
+  z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, `must be an http:// or https:// URL, e.g. ${example}`)
+    .default(example);
+
 export const basesSchema = z
   .object({
     debian: z
@@ -124,6 +133,17 @@ export const basesSchema = z
       .describe(
         "Runtime stage bases: 'local' assembles them here from Debian packages; or upstream refs " +
           "such as gcr.io/distroless/base-debian12 and gcr.io/distroless/python3-debian12",
+      ),
+    mirror: z
+      .object({
+        debian: mirrorUrl(DEBIAN_MIRROR).describe("the release and its -updates"),
+        security: mirrorUrl(DEBIAN_SECURITY_MIRROR).describe("its -security"),
+      })
+      .strict()
+      .default({ debian: DEBIAN_MIRROR, security: DEBIAN_SECURITY_MIRROR })
+      .describe(
+        "The Debian mirror the builder base's apt sources name: its package indices decide " +
+          "which images a Debian update rebuilds",
       ),
   })
   .strict();

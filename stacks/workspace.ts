@@ -1,7 +1,7 @@
 import * as auto from "@pulumi/pulumi/automation";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
+import { lucidHome } from "./lucid-home";
 
 /** The project's root: where Pulumi.yaml and the stack config files are. */
 export const PROJECT_DIR = findUp(__dirname, "Pulumi.yaml");
@@ -13,9 +13,7 @@ function findUp(from: string, file: string): string {
   }
 }
 
-/** Where the bootstrap keeps tools, keys and state (LUCID_HOME). */
-export const lucidHome = (env: NodeJS.ProcessEnv = process.env): string =>
-  env.LUCID_HOME ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "lucid");
+export { lucidHome };
 
 /**
  * The environment every Pulumi run gets: the locally built CLI and plugins on PATH, a local file

@@ -5,7 +5,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { atDigest } from "../../components/image-ref";
-import { pendingUpdates, updatesReport } from "../../stacks/package-updates";
+import { DebianIndices } from "../../components/debian/mirror";
+import { RUNTIME_PACKAGES } from "../../infra/debian-packages";
+import { DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR } from "../../stacks/config";
+import { pendingUpdates, recordedIn, updatesReport } from "../../stacks/package-updates";
 import { lucidHome, PROJECT_DIR } from "../../stacks/workspace";
 import { SERVICES } from "../../infra/services";
 import { preparedImages, REGISTRY, RELEASES, type Built } from "../support/built-images";
@@ -120,4 +123,34 @@ test("a package held back is named with the version its suite has, security firs
   } finally {
     fs.rmSync(ctx, { recursive: true, force: true });
   }
+});
+
+// The build input that brings Debian's updates into the images (DEBIAN_PACKAGES, read from the
+// same mirror): it must name every package an image is made of, at the version the image has. A
+// package missing from it could be updated by Debian without any image rebuilding; a version
+// that differs means the image was not built from the suites' current packages.
+describe.each(RELEASES)("%s: the build input DEBIAN_PACKAGES", (debian) => {
+  const indices = new DebianIndices(
+    debian,
+    { debian: DEBIAN_MIRROR, security: DEBIAN_SECURITY_MIRROR },
+    path.join(lucidHome(), "debian-indices"),
+  );
+  test.each(SERVICES.map((s) => [s.name, s] as const))(
+    "%s: names every package the image records, at its version (both platforms)",
+    async (_name, s) => {
+      const image = built[debian][s.name];
+      for (const platform of ["linux/amd64", "linux/arm64"]) {
+        // the image's own packages, and its runtime base's (whose digest is an input too)
+        const roots = [...RUNTIME_PACKAGES[s.base], ...s.debian];
+        const lines = await indices.versions(platform.split("/")[1], roots);
+        const input = new Map(lines.split("\n").map((l) => l.split(" ") as [string, string]));
+        const recorded = recordedIn(atDigest(image.ref, image.digests[platform]), platform);
+        expect(recorded.length).toBeGreaterThan(5);
+        const off = recorded
+          .filter((p) => input.get(p.name) !== p.version)
+          .map((p) => `${p.name} ${p.version} (input: ${input.get(p.name) ?? "none"})`);
+        expect({ platform, off }).toEqual({ platform, off: [] });
+      }
+    },
+  );
 });

@@ -37,6 +37,10 @@ describe("parseStackConfig", () => {
       debian: "bookworm",
       builder: "10.250.0.1:5000/lucid/debian:bookworm",
       runtime: "local",
+      mirror: {
+        debian: "http://deb.debian.org/debian",
+        security: "http://deb.debian.org/debian-security",
+      },
     });
     expect(cfg).not.toHaveProperty("sshPrivateKey");
   });
@@ -57,6 +61,17 @@ describe("parseStackConfig", () => {
       null,
     ],
     ["unknown top-level key", (c) => (c.colour = "blue"), ["lucid:colour: unknown key"], null],
+    [
+      "a Debian mirror that is no URL",
+      (c) =>
+        ((c.bases as Record<string, unknown>).mirror = {
+          security: "deb.debian.org/debian-security",
+        }),
+      [
+        "lucid:bases.mirror.security: must be an http:// or https:// URL, e.g. http://deb.debian.org/debian-security",
+      ],
+      null,
+    ],
     [
       "a builder that is no buildx builder's name",
       (c) => (c.builder = "my builder"),

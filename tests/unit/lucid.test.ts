@@ -5,6 +5,7 @@ import { stackFileConfig, withPinnedBases } from "../support/stack-file";
 import { parse } from "yaml";
 import { releaseOf } from "../../components/pi-rollout";
 import { composeOf, type RolloutSpec } from "../../components/rollout-spec";
+import type { PackageArgs } from "../../infra/debian-packages";
 import { SERVICE_NAMES } from "../../infra/services";
 import { recordResources, valueOf, type Registered } from "../support/mocks";
 import { PROJECT_DIR } from "../../stacks/workspace";
@@ -26,7 +27,12 @@ const config = (runtime: StackConfig["bases"]["runtime"] = "local"): StackConfig
     buildCache: false,
   },
   platforms: ["linux/amd64", "linux/arm64"],
-  bases: { debian: "bookworm", builder: "10.250.0.1:5000/lucid/debian:bookworm", runtime },
+  bases: {
+    debian: "bookworm",
+    builder: "10.250.0.1:5000/lucid/debian:bookworm",
+    runtime,
+    mirror: { debian: "http://deb.example/debian", security: "http://deb.example/debian-security" },
+  },
   builder: "lucid",
   pi: {
     host: "10.250.0.2",
@@ -45,6 +51,10 @@ const config = (runtime: StackConfig["bases"]["runtime"] = "local"): StackConfig
   sshPrivateKey: pulumi.secret("PRIVATE-KEY"),
   serviceEnv: pulumi.secret<ServiceEnv>({}),
 });
+/** What the mirror would say: each root at version 1, per platform. */
+const packages: PackageArgs = (roots) => (platform) => ({
+  DEBIAN_PACKAGES: pulumi.output(roots.map((r) => `${r} 1 ${platform}`).join("\n")),
+});
 const secret = <T>(value: T) => ({ [specialSigKey]: specialSecretSig, value });
 
 const components = () =>
@@ -56,7 +66,7 @@ describe("defineLucid", () => {
   let out: ReturnType<typeof import("../../infra/lucid").defineLucid>;
 
   beforeAll(async () => {
-    out = lucid.defineLucid(config());
+    out = lucid.defineLucid(config(), packages);
     await valueOf(out.release!);
     await valueOf(out.services);
   });
@@ -172,11 +182,17 @@ const madeTokenEnv = (token: string): ServiceEnv =>
 describe("defineLucid with lucid:apiToken and lucid:serviceEnv", () => {
   test("the given token is api-server's, beside its other variables; none is made", async () => {
     seen.length = 0;
-    const out = lucid.defineLucid({
-      ...config(),
-      apiToken: pulumi.secret("GIVEN-TOKEN"),
-      serviceEnv: pulumi.secret<ServiceEnv>({ "api-server": { A: "1" }, "tor-proxy": { B: "2" } }),
-    });
+    const out = lucid.defineLucid(
+      {
+        ...config(),
+        apiToken: pulumi.secret("GIVEN-TOKEN"),
+        serviceEnv: pulumi.secret<ServiceEnv>({
+          "api-server": { A: "1" },
+          "tor-proxy": { B: "2" },
+        }),
+      },
+      packages,
+    );
     await valueOf(out.release!);
     expect(seen.filter((r) => r.type.includes("ApiToken"))).toEqual([]);
     const rollout = seen.find((r) => r.type.includes("PiRollout"))!;
@@ -196,7 +212,7 @@ describe("defineLucid with lucid:apiToken and lucid:serviceEnv", () => {
 
   test("a new lucid:apiTokenRotation asks for a new token", async () => {
     seen.length = 0;
-    const out = lucid.defineLucid({ ...config(), apiTokenRotation: 3 });
+    const out = lucid.defineLucid({ ...config(), apiTokenRotation: 3 }, packages);
     await valueOf(out.release!); // every registration done before the next test counts
     expect(await valueOf(out.apiToken!)).toBe("made-token-3");
   });
@@ -210,6 +226,7 @@ describe("defineLucid with upstream runtime bases", () => {
         base: "gcr.io/distroless/base-debian12",
         python: "gcr.io/distroless/python3-debian12",
       }),
+      packages,
     );
     await valueOf(out.services);
     await valueOf(out.release!); // every registration done before the next test counts
@@ -223,17 +240,20 @@ describe("defineLucid with upstream runtime bases", () => {
 describe("defineLucid with a registry login", () => {
   test("every push and the Pi's pull log in; the password stays a secret", async () => {
     seen.length = 0;
-    const out = lucid.defineLucid({
-      ...config(),
-      registry: {
-        push: "reg:5001",
-        pull: "pi-view:5001",
-        repository: "lucid",
-        username: "u",
-        buildCache: false,
+    const out = lucid.defineLucid(
+      {
+        ...config(),
+        registry: {
+          push: "reg:5001",
+          pull: "pi-view:5001",
+          repository: "lucid",
+          username: "u",
+          buildCache: false,
+        },
+        registryAuth: { username: "u", password: pulumi.secret("PASSWORD") },
       },
-      registryAuth: { username: "u", password: pulumi.secret("PASSWORD") },
-    });
+      packages,
+    );
     await valueOf(out.release!);
     // The whole login is secret (the secret password makes its object one).
     const login = { address: "reg:5001", username: "u", password: "PASSWORD" };
@@ -253,7 +273,10 @@ describe("defineLucid with a registry login", () => {
 describe("defineLucid with rollout off", () => {
   test("every image is built by the stack's buildx builder (lucid:builder)", async () => {
     seen.length = 0;
-    const out = lucid.defineLucid({ ...config(), builder: "desktop-container", rollout: false });
+    const out = lucid.defineLucid(
+      { ...config(), builder: "desktop-container", rollout: false },
+      packages,
+    );
     await valueOf(out.services);
     const builds = seen.filter((r) => r.type === "docker-build:index:Image");
     expect(builds.length).toBe(2 * 8); // two platforms of two bases, the probe and five services
@@ -264,7 +287,7 @@ describe("defineLucid with rollout off", () => {
 
   test("builds and pushes only: no rollout resource, no release", async () => {
     seen.length = 0;
-    const out = lucid.defineLucid({ ...config(), rollout: false });
+    const out = lucid.defineLucid({ ...config(), rollout: false }, packages);
     await valueOf(out.services);
     expect(seen.filter((r) => r.type.includes("PiRollout"))).toEqual([]);
     expect(seen.filter((r) => r.type.includes("ApiToken"))).toEqual([]);
@@ -284,11 +307,14 @@ describe("the pi stack", () => {
       },
       new Set([...secret, "sshPrivateKey"]),
     );
-    const out = lucid.defineLucid({
-      ...settings,
-      sshPrivateKey: pulumi.secret("KEY"),
-      serviceEnv: pulumi.secret<ServiceEnv>({}),
-    });
+    const out = lucid.defineLucid(
+      {
+        ...settings,
+        sshPrivateKey: pulumi.secret("KEY"),
+        serviceEnv: pulumi.secret<ServiceEnv>({}),
+      },
+      packages,
+    );
     const doc = parse(await valueOf(out.compose));
     expect(Object.keys(doc.services)).toEqual([...SERVICE_NAMES].sort());
     for (const svc of Object.values(doc.services as Record<string, { image: string }>)) {
