@@ -45,37 +45,67 @@ if [[ $# -eq 0 || "$*" == *images* || "$*" == *e2e* ]]; then
   export LUCID_IMAGES_PREPARED=1 # the test files read them from their stacks' outputs
 fi
 status=0
-# One file at a time: the arm64 services run under QEMU on two cores, and too many side by side
-# starve each other's health checks. When the whole suite runs, a second jest goes beside them,
-# after lint (five minutes in all): what runs nothing under QEMU (the unit and setup files: bash,
-# fake commands; the images' hardening: their files and config read, not run; the bad configs,
-# refused before anything runs), one rollout file of its own user and project (compose-v2,
-# the Pi's Compose v2 flavour), half-open (one SSH connection of its own cut) and plain-cli (the
-# plain `pulumi` CLI, its Pi an amd64 one). faults.test.ts, which takes the registry and the Pi's
-# Engine down, comes last of the others (tests/support/sequencer.js): all this is done by then.
-LIGHT='tests/(unit|setup)/|hardening\.test|updates\.test|base-pins\.test|toolbox-mongo\.test|bad-config\.test|compose-v2\.test|half-open\.test|plain-cli\.test|config-set\.test'
+# The arm64 services run under QEMU on two cores, and too many side by side starve each other's
+# health checks: the files that run them (the images' set, rollout, change, builder, the dev
+# command) go one at a time, in the main jest. When the whole suite runs, two more go beside it:
+# - "side": the rollout files whose claims are about the rollout, not the architecture, on the
+#   stand-in as an amd64 Pi (nothing emulated), each its own user, project and port: drift,
+#   moved-checkout, first-release, onion;
+# - "light": lint, then what runs nothing under QEMU: the images' hardening (their files and
+#   config read, not run), updates, toolbox-mongo (amd64), the bad configs (refused before
+#   anything runs), a Debian update's previews, compose-v2 (one rollout file of its own user and
+#   project, the Pi's Compose v2 flavour), half-open (one SSH connection of its own cut) and
+#   plain-cli (the plain `pulumi` CLI, its Pi an amd64 one).
+# Then faults.test.ts, which takes the registry and the Pi's Engine down, alone with the unit and
+# setup files (bash, fake commands: nothing of what it stops).
+UNIT='tests/(unit|setup)/'
+LIGHT='hardening\.test|updates\.test|base-pins\.test|toolbox-mongo\.test|bad-config\.test|compose-v2\.test|half-open\.test|plain-cli\.test|config-set\.test|debian-update\.test'
+SIDE='drift\.test|moved-checkout\.test|first-release\.test|onion\.test'
+LAST='faults\.test'
 rm -f "$LUCID_LOG"/jest*.json # a jest that dies must not be counted from an older run
 reports=("$LUCID_LOG/jest.json")
+# beside NAME CMD...: CMD as a job of this script, its output in NAME.log (lib.sh's exit trap ends
+# it and all under it, however the script ends); its pid in $job
+beside() {
+  local name="$1"; shift
+  ("$@") >"$LUCID_LOG/$name.log" 2>&1 &
+  job=$!
+}
+# jest_of NAME ARGS...: a jest of its own, its report jest-NAME.json
+jest_of() {
+  local name="$1"; shift
+  timed "jest-$name" npx jest --runInBand --json --outputFile="$LUCID_LOG/jest-$name.json" "$@"
+}
+# awaited NAME PID: waits for the job; on its failure, shows its log's end
+awaited() {
+  wait "$2" && return 0
+  status=1
+  tail -n 80 "$LUCID_LOG/$1.log" >&2
+}
+# shellcheck disable=SC2317 # run through `beside`
+lint_and_light() {
+  local rc=0
+  step lint npm run -s lint || { rc=1; echo "lint failed:"; tail -n 40 "$LUCID_LOG/lint.log"; }
+  jest_of light --selectProjects images e2e --testPathPatterns "$LIGHT" || rc=1
+  return "$rc"
+}
 if [[ $# -eq 0 ]]; then
-  reports+=("$LUCID_LOG/jest-light.json")
-  # (a job of this script: lib.sh's exit trap ends it and all under it, however the script ends)
-  (
-    rc=0
-    step lint npm run -s lint || { rc=1; echo "lint failed:"; tail -n 40 "$LUCID_LOG/lint.log"; }
-    timed jest-light npx jest --runInBand --json --outputFile="$LUCID_LOG/jest-light.json" \
-      --selectProjects unit setup images e2e --testPathPatterns "$LIGHT" \
-      >"$LUCID_LOG/jest-light.log" 2>&1 || rc=1
-    exit "$rc"
-  ) >"$LUCID_LOG/light.log" 2>&1 &
-  light_job=$!
+  reports+=("$LUCID_LOG"/jest-{light,side,unit,faults}.json)
+  beside light lint_and_light
+  light_job=$job
+  beside side jest_of side --selectProjects e2e --testPathPatterns "$SIDE"
+  side_job=$job
   timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" \
-    --selectProjects e2e images --testPathIgnorePatterns "$LIGHT" || status=$?
-  if ! wait "$light_job"; then
-    status=1
-    cat "$LUCID_LOG/light.log" >&2
-    tail -n 80 "$LUCID_LOG/jest-light.log" >&2
-  fi
-  log "lint, unit, setup, hardening, updates, toolbox-mongo, bad-config, base-pins, compose-v2, half-open, plain-cli and config-set tests (beside the others): $(grep -E '^Tests:' "$LUCID_LOG/jest-light.log" || echo 'no summary')"
+    --selectProjects e2e images --testPathIgnorePatterns "$LIGHT|$SIDE|$LAST" || status=$?
+  awaited light "$light_job"
+  awaited side "$side_job"
+  log "beside them: lint, $(grep -E '^Tests:' "$LUCID_LOG/light.log" || echo 'no summary') (light);" \
+    "$(grep -E '^Tests:' "$LUCID_LOG/side.log" || echo 'no summary') (side)"
+  beside unit jest_of unit --selectProjects unit setup --testPathPatterns "$UNIT"
+  unit_job=$job
+  jest_of faults --selectProjects e2e --testPathPatterns "$LAST" || status=$?
+  awaited unit "$unit_job"
+  log "unit and setup, beside faults: $(grep -E '^Tests:' "$LUCID_LOG/unit.log" || echo 'no summary')"
 else
   timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" "$@" || status=$?
 fi
