@@ -29,7 +29,7 @@ export function runtimeBases(
       tag: `runtime-${kind}-${cfg.bases.debian}`,
       stages: { builder: cfg.bases.builder },
       buildArgs: { KIND: kind },
-      platformBuildArgs: packages(RUNTIME_PACKAGES[kind]),
+      platformBuildArgs: packages(RUNTIME_PACKAGES[kind], { dependencies: false }),
       labels: {
         "org.opencontainers.image.title": `lucid runtime base (${kind}, Debian ${cfg.bases.debian})`,
       },

@@ -170,7 +170,7 @@ function buildImages(cfg: StackConfig, packages: PackageArgs): Record<string, Di
   const runtime = runtimeBases(cfg, common, packages);
   const probe = new DistrolessImage("lucid-probe", {
     ...common,
-    platformBuildArgs: packages(PROBE_PACKAGES),
+    platformBuildArgs: packages(PROBE_PACKAGES, { everyArch: true }),
     context: imageContext("common/probe"),
     tag: "lucid-probe",
     stages: { builder: cfg.bases.builder },

@@ -33,27 +33,54 @@ interface IndexFile {
 const ATTEMPTS = 3;
 const IN_RELEASE_MS = 30_000;
 const PACKAGES_MS = 300_000;
+/** Part of a kept resolution's key: a new way of resolving never reads an old result. */
+const FORMAT = 2;
 /** Kept files not used for this long are removed. */
 const KEEP_DAYS = 30;
 
 const sha256 = (b: Buffer | string) => crypto.createHash("sha256").update(b).digest("hex");
 
-/** GET with bounded attempts; a time-out or a dropped connection is tried again, an HTTP error is final. */
+/**
+ * GET with bounded attempts: a time-out, a dropped connection or a server error (5xx, 429) is
+ * tried again; any other HTTP error is final.
+ */
 export async function download(url: string, timeoutMs: number): Promise<Buffer> {
   let last: unknown;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    let res: Response;
+    if (attempt > 1) await new Promise((r) => setTimeout(r, 1000 * (attempt - 1)));
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-      if (!res.ok) throw Object.assign(new Error(`${url}: HTTP ${res.status}`), { final: true });
-      return Buffer.from(await res.arrayBuffer());
+      const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      if (res.ok) return Buffer.from(await res.arrayBuffer());
+      const err = new Error(`${url}: HTTP ${res.status}`);
+      if (res.status < 500 && res.status !== 429) throw Object.assign(err, { final: true });
+      last = err;
     } catch (err) {
       if ((err as { final?: boolean }).final) throw err;
       last = err;
-      await new Promise((r) => setTimeout(r, 1000 * attempt));
     }
   }
   throw new Error(`${url}: ${ATTEMPTS} attempts failed, the last: ${String(last)}`);
+}
+
+/** A kept file's contents, touched (kept another KEEP_DAYS); undefined when there is none. */
+function readKept(file: string): Buffer | undefined {
+  try {
+    const body = fs.readFileSync(file);
+    const now = new Date();
+    fs.utimesSync(file, now, now);
+    return body;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined; // or just pruned
+    throw err;
+  }
+}
+
+/** Writes FILE in one step (a rename): another process reading it never sees it half written. */
+function keep(file: string, body: Buffer | string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, body);
+  fs.renameSync(tmp, file);
 }
 
 const suitesOf = (release: string, m: Mirrors) => [
@@ -102,18 +129,11 @@ export class DebianIndices {
 
   private async fetchFile(f: IndexFile): Promise<string> {
     const kept = path.join(this.cacheDir, f.sha256);
-    let body: Buffer;
-    if (fs.existsSync(kept)) {
-      body = fs.readFileSync(kept);
-      const now = new Date();
-      fs.utimesSync(kept, now, now);
-    } else {
+    let body = readKept(kept);
+    if (!body) {
       body = await download(f.url, PACKAGES_MS);
       if (sha256(body) !== f.sha256) throw new Error(`${f.url}: not the file its InRelease names`);
-      fs.mkdirSync(this.cacheDir, { recursive: true });
-      const tmp = `${kept}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, body);
-      fs.renameSync(tmp, kept);
+      keep(kept, body);
       pruneOld(this.cacheDir);
     }
     return new Response(new XzReadableStream(new Blob([body]).stream())).text();
@@ -123,11 +143,11 @@ export class DebianIndices {
     const key = files.map((f) => f.sha256).join(" ");
     let p = this.indices.get(key);
     if (!p) {
-      p = (async () => {
+      p = Promise.all(files.map((f) => this.fetchFile(f))).then((texts) => {
         const index = emptyIndex();
-        for (const f of files) addPackages(index, await this.fetchFile(f));
+        for (const text of texts) addPackages(index, text);
         return index;
-      })();
+      });
       this.indices.set(key, p);
     }
     return p;
@@ -137,32 +157,40 @@ export class DebianIndices {
    * `name version` lines of what `roots` bring for `arch`, at the suites' current versions.
    * Kept by the indices' hashes and the roots: an unchanged mirror costs three small GETs.
    */
-  async versions(arch: string, roots: readonly string[]): Promise<string> {
+  async versions(arch: string, roots: readonly string[], dependencies = true): Promise<string> {
     const files = await this.filesFor(arch);
-    const key = sha256(JSON.stringify({ arch, files: files.map((f) => f.sha256), roots }));
+    const hashes = files.map((f) => f.sha256);
+    const key = sha256(JSON.stringify({ FORMAT, arch, hashes, roots, dependencies }));
     const kept = path.join(this.cacheDir, "resolved", key);
-    if (fs.existsSync(kept)) {
-      const now = new Date();
-      fs.utimesSync(kept, now, now);
-      return fs.readFileSync(kept, "utf8");
-    }
-    const lines = versionLines(closure(await this.index(files), roots));
-    fs.mkdirSync(path.dirname(kept), { recursive: true });
-    fs.writeFileSync(`${kept}.${process.pid}.tmp`, lines);
-    fs.renameSync(`${kept}.${process.pid}.tmp`, kept);
+    const known = readKept(kept);
+    if (known) return known.toString("utf8");
+    const lines = versionLines(closure(await this.index(files), roots, dependencies));
+    keep(kept, lines);
     return lines;
   }
 }
 
-/** Removes kept files (indices and resolutions) unused for KEEP_DAYS. */
+/**
+ * Removes kept files (indices and resolutions) unused for KEEP_DAYS. Another process may be
+ * writing or removing files meanwhile: its temporary files are left alone, and a file gone
+ * already is no error.
+ */
 function pruneOld(dir: string): void {
   const before = Date.now() - KEEP_DAYS * 86_400_000;
   for (const d of [dir, path.join(dir, "resolved")]) {
-    if (!fs.existsSync(d)) continue;
-    for (const f of fs.readdirSync(d)) {
-      const p = path.join(d, f);
-      const st = fs.statSync(p);
-      if (st.isFile() && st.mtimeMs < before) fs.rmSync(p, { force: true });
+    let names: string[];
+    try {
+      names = fs.readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const f of names.filter((n) => !n.endsWith(".tmp"))) {
+      try {
+        const st = fs.statSync(path.join(d, f));
+        if (st.isFile() && st.mtimeMs < before) fs.rmSync(path.join(d, f), { force: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      }
     }
   }
 }

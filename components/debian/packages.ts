@@ -86,11 +86,16 @@ function pick(index: PackageIndex, alts: string[]): string | undefined {
 }
 
 /**
- * The packages `roots` bring, with their dependencies' closure: name -> version. A root is a
+ * The packages `roots` bring, with their dependencies' closure (or, with `dependencies` false,
+ * the roots alone, for a build that downloads exactly them): name -> version. A root is a
  * name or `a|b` (the first this release has, as a package or a provider); a root the index lacks
  * is an error naming it, unless it ends in `?` (a package some releases do not have).
  */
-export function closure(index: PackageIndex, roots: readonly string[]): Map<string, string> {
+export function closure(
+  index: PackageIndex,
+  roots: readonly string[],
+  dependencies = true,
+): Map<string, string> {
   const out = new Map<string, string>();
   const todo: string[] = [];
   for (const root of roots) {
@@ -104,6 +109,7 @@ export function closure(index: PackageIndex, roots: readonly string[]): Map<stri
     if (out.has(name)) continue;
     const entry = index.packages.get(name) as IndexEntry;
     out.set(name, entry.version);
+    if (!dependencies) continue;
     for (const alts of entry.depends) {
       const dep = pick(index, alts);
       if (dep && !out.has(dep)) todo.push(dep);

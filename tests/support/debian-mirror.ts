@@ -31,10 +31,21 @@ export class DebianMirror {
     return new Promise((r) => this.server.close(() => r()));
   }
 
-  private async upstream(path: string): Promise<Buffer> {
-    const res = await fetch(`${UPSTREAM}${path}`, { signal: AbortSignal.timeout(120_000) });
-    if (!res.ok) throw new Error(`${UPSTREAM}${path}: HTTP ${res.status}`);
-    return Buffer.from(await res.arrayBuffer());
+  /** The real mirror's file, read once for the mirror's life: a file Debian publishes meanwhile
+   * must not change what a test's previews compare. */
+  private readonly seen = new Map<string, Promise<Buffer>>();
+  private upstream(path: string): Promise<Buffer> {
+    let body = this.seen.get(path);
+    if (!body) {
+      body = fetch(`${UPSTREAM}${path}`, { signal: AbortSignal.timeout(120_000) }).then(
+        async (res) => {
+          if (!res.ok) throw new Error(`${UPSTREAM}${path}: HTTP ${res.status}`);
+          return Buffer.from(await res.arrayBuffer());
+        },
+      );
+      this.seen.set(path, body);
+    }
+    return body;
   }
 
   /**
