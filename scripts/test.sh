@@ -51,11 +51,12 @@ status=0
 # - "side": the rollout files whose claims are about the rollout, not the architecture, on the
 #   stand-in as an amd64 Pi (nothing emulated), each its own user, project and port: drift,
 #   moved-checkout, first-release, onion;
-# - "light": lint, then what runs nothing under QEMU: the images' hardening (their files and
-#   config read, not run), updates, toolbox-mongo (amd64), the bad configs (refused before
-#   anything runs), a Debian update's previews, compose-v2 (one rollout file of its own user and
-#   project, the Pi's Compose v2 flavour), half-open (one SSH connection of its own cut) and
-#   plain-cli (the plain `pulumi` CLI, its Pi an amd64 one).
+# - "light": lint, then what emulates little: the images' hardening (their files and config
+#   read, not run), updates, toolbox-mongo (one mongo-dump and -restore per platform), the bad
+#   configs (refused before anything runs), a Debian update's previews (which build tor-proxy
+#   once for a version not seen before: cached after that), compose-v2 (one rollout file of its
+#   own user and project, the Pi's Compose v2 flavour), half-open (one SSH connection of its own
+#   cut) and plain-cli (the plain `pulumi` CLI, its Pi an amd64 one).
 # Then faults.test.ts, which takes the registry and the Pi's Engine down, alone with the unit and
 # setup files (bash, fake commands: nothing of what it stops).
 UNIT='tests/(unit|setup)/'
@@ -64,8 +65,7 @@ SIDE='drift\.test|moved-checkout\.test|first-release\.test|onion\.test'
 LAST='faults\.test'
 rm -f "$LUCID_LOG"/jest*.json # a jest that dies must not be counted from an older run
 reports=("$LUCID_LOG/jest.json")
-# beside NAME CMD...: CMD as a job of this script, its output in NAME.log (lib.sh's exit trap ends
-# it and all under it, however the script ends); its pid in $job
+# beside NAME CMD...: CMD as a job of this script, its output in NAME.log; its pid in $job
 beside() {
   local name="$1"; shift
   ("$@") >"$LUCID_LOG/$name.log" 2>&1 &
@@ -85,12 +85,14 @@ awaited() {
 # shellcheck disable=SC2317 # run through `beside`
 lint_and_light() {
   local rc=0
-  step lint npm run -s lint || { rc=1; echo "lint failed:"; tail -n 40 "$LUCID_LOG/lint.log"; }
+  step lint npm run -s lint || { rc=1; touch "$LUCID_LOG/lint.failed"; }
   jest_of light --selectProjects images e2e --testPathPatterns "$LIGHT" || rc=1
   return "$rc"
 }
 if [[ $# -eq 0 ]]; then
   reports+=("$LUCID_LOG"/jest-{light,side,unit,faults}.json)
+  rm -f "$LUCID_LOG/lint.failed"
+  trap lucid_exit EXIT # the jobs below end with this script, however it ends
   beside light lint_and_light
   light_job=$job
   beside side jest_of side --selectProjects e2e --testPathPatterns "$SIDE"
@@ -99,7 +101,13 @@ if [[ $# -eq 0 ]]; then
     --selectProjects e2e images --testPathIgnorePatterns "$LIGHT|$SIDE|$LAST" || status=$?
   awaited light "$light_job"
   awaited side "$side_job"
-  log "beside them: lint, $(grep -E '^Tests:' "$LUCID_LOG/light.log" || echo 'no summary') (light);" \
+  lint=passed
+  if [[ -e "$LUCID_LOG/lint.failed" ]]; then
+    lint=failed
+    reports+=("$LUCID_LOG/lint-failed.no-such-report") # a missing report counts as one failure
+    { echo "lint failed:"; tail -n 40 "$LUCID_LOG/lint.log"; } >&2
+  fi
+  log "beside them: lint $lint; $(grep -E '^Tests:' "$LUCID_LOG/light.log" || echo 'no summary') (light);" \
     "$(grep -E '^Tests:' "$LUCID_LOG/side.log" || echo 'no summary') (side)"
   beside unit jest_of unit --selectProjects unit setup --testPathPatterns "$UNIT"
   unit_job=$job

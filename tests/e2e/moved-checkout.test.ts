@@ -25,6 +25,18 @@ let parent: string;
 let a: string;
 let b: string;
 const AUTHORIZED = "/home/deploy/.ssh/authorized_keys";
+
+/**
+ * FILE's text replaced in one step (a rename, same owner and mode): the files running beside this
+ * one log in as `deploy` too, and sshd must never read the keys half written.
+ */
+function replaceFile(file: string, text: string) {
+  const st = fs.statSync(file);
+  const tmp = `${file}.lucid-${process.pid}`;
+  fs.writeFileSync(tmp, text, { mode: st.mode & 0o777 });
+  fs.chownSync(tmp, st.uid, st.gid);
+  fs.renameSync(tmp, file);
+}
 let authorizedBefore: string;
 
 /** A new ed25519 key pair: [private key, public key line]. */
@@ -82,7 +94,7 @@ afterAll(async () => {
     // a test failed mid-way: the set goes, from whichever checkout is left
     const left = [b, a].find((c) => c && fs.existsSync(c));
     if (left) await lucid(left, "destroy", "--yes", "--stack", STACK);
-    fs.writeFileSync(AUTHORIZED, authorizedBefore);
+    replaceFile(AUTHORIZED, authorizedBefore);
   }
   ctx?.cleanup();
   if (parent) fs.rmSync(parent, { recursive: true, force: true });
@@ -121,7 +133,7 @@ test("a rotated deploy key: up writes it to state; with the old one revoked, dri
   expect(up.out).toMatch(/\b1 updated/); // the rollout's state, read back with the new key
   expect(lives()).toEqual(before); // and no rollout: nothing restarted
   // the old key revoked on the Pi
-  fs.writeFileSync(
+  replaceFile(
     AUTHORIZED,
     fs
       .readFileSync(AUTHORIZED, "utf8")
