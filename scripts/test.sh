@@ -49,19 +49,18 @@ status=0
 # health checks: the files that run them (the images' set, rollout, change, builder, the dev
 # command) go one at a time, in the main jest. When the whole suite runs, two more go beside it:
 # - "side": the rollout files whose claims are about the rollout, not the architecture, on the
-#   stand-in as an amd64 Pi (nothing emulated), each its own user, project and port: drift,
-#   moved-checkout, first-release, onion;
+#   stand-in as an amd64 Pi (nothing emulated), each its own project and port: drift,
+#   moved-checkout, first-release, onion, compose-v2 (the Pi's Compose v2 flavour);
 # - "light": lint, then what emulates little: the images' hardening (their files and config
 #   read, not run), updates, toolbox-mongo (one mongo-dump and -restore per platform), the bad
 #   configs (refused before anything runs), a Debian update's previews (which build tor-proxy
-#   once for a version not seen before: cached after that), compose-v2 (one rollout file of its
-#   own user and project, the Pi's Compose v2 flavour), half-open (one SSH connection of its own
-#   cut) and plain-cli (the plain `pulumi` CLI, its Pi an amd64 one).
+#   once for a version not seen before: cached after that), half-open (one SSH connection of its
+#   own cut) and plain-cli (the plain `pulumi` CLI, its Pi an amd64 one).
 # Then faults.test.ts, which takes the registry and the Pi's Engine down, alone with the unit and
 # setup files (bash, fake commands: nothing of what it stops).
 UNIT='tests/(unit|setup)/'
-LIGHT='hardening\.test|updates\.test|base-pins\.test|toolbox-mongo\.test|bad-config\.test|compose-v2\.test|half-open\.test|plain-cli\.test|config-set\.test|debian-update\.test'
-SIDE='drift\.test|moved-checkout\.test|first-release\.test|onion\.test'
+LIGHT='hardening\.test|updates\.test|base-pins\.test|toolbox-mongo\.test|bad-config\.test|half-open\.test|plain-cli\.test|config-set\.test|debian-update\.test'
+SIDE='drift\.test|moved-checkout\.test|first-release\.test|onion\.test|compose-v2\.test'
 LAST='faults\.test'
 rm -f "$LUCID_LOG"/jest*.json # a jest that dies must not be counted from an older run
 reports=("$LUCID_LOG/jest.json")

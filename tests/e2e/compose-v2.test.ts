@@ -8,7 +8,7 @@ import * as path from "path";
 import { driftReport } from "../../components/drift";
 import { SERVICE_NAMES, VOLUMES } from "../../infra/services";
 import { refreshDrift } from "../../stacks/drift-check";
-import { changesOf, e2eStack, onPiStandIn, tearDown } from "../support/e2e-stack";
+import { changesOf, e2eStack, onPiStandIn, repositoryFor, tearDown } from "../support/e2e-stack";
 import { AWKWARD_ENV } from "../support/awkward-env";
 import {
   piContainerEnv,
@@ -38,10 +38,13 @@ const tools = () => piDocker(["inspect", "-f", "{{.Config.Image}}", name("server
 const rolloutLog = () => fs.readFileSync(`${DIR}/rollout.log`, "utf8");
 
 beforeAll(async () => {
-  const standIn = onPiStandIn(PROJECT, 18086, USER);
+  // the stand-in as an amd64 Pi: Compose v2's behaviour is the claim, not the architecture (the
+  // arm64 set is rollout's and the images' set test's); the drift file's repository
+  const standIn = onPiStandIn(PROJECT, 18086, USER, "linux/amd64");
+  const repository = repositoryFor("lucid-e2e", "linux/amd64");
   ctx = await e2eStack(
     "v2",
-    { ...standIn, registry: { ...standIn.registry, repository: "lucid-e2e" } },
+    { ...standIn, registry: { ...standIn.registry, repository } },
     { copyInfra: true },
   );
   mainPy = path.join(ctx.dir, "infra", "images", "api-server", "lucid_api", "main.py");
