@@ -5,8 +5,8 @@ import { stackFileConfig, withPinnedBases } from "../support/stack-file";
 import { parse } from "yaml";
 import { releaseOf } from "../../components/pi-rollout";
 import { composeOf, type RolloutSpec } from "../../components/rollout-spec";
-import type { PackageArgs } from "../../infra/debian-packages";
-import { SERVICE_NAMES } from "../../infra/services";
+import { RUNTIME_PACKAGES, type PackageArgs } from "../../infra/debian-packages";
+import { SERVICE_NAMES, SERVICES } from "../../infra/services";
 import { recordResources, valueOf, type Registered } from "../support/mocks";
 import { PROJECT_DIR } from "../../stacks/workspace";
 
@@ -51,10 +51,18 @@ const config = (runtime: StackConfig["bases"]["runtime"] = "local"): StackConfig
   sshPrivateKey: pulumi.secret("PRIVATE-KEY"),
   serviceEnv: pulumi.secret<ServiceEnv>({}),
 });
-/** What the mirror would say: each root at version 1, per platform. */
-const packages: PackageArgs = (roots) => (platform) => ({
-  DEBIAN_PACKAGES: pulumi.output(roots.map((r) => `${r} 1 ${platform}`).join("\n")),
-});
+/** What the mirror would say: each root at version 1, per platform, with the options asked. */
+const packages: PackageArgs =
+  (roots, opts = {}) =>
+  (platform) => ({
+    DEBIAN_PACKAGES: pulumi.output(
+      roots
+        .map((r) => `${r} 1 ${platform}`)
+        .map((l) => (opts.dependencies === false ? `${l} alone` : l))
+        .map((l) => (opts.everyArch ? `${l} every-arch` : l))
+        .join("\n"),
+    ),
+  });
 const secret = <T>(value: T) => ({ [specialSigKey]: specialSecretSig, value });
 
 const components = () =>
@@ -94,6 +102,22 @@ describe("defineLucid", () => {
     expect(args("api-server").RUNTIME_IMAGE).toBe(args("server-tools").RUNTIME_IMAGE);
     expect(args("api-gateway").PROBE_IMAGE).toMatch(/^10\.250\.0\.1:5000\/lucid@sha256:/);
     expect(args("api-gateway").BUILDER_IMAGE).toBe("10.250.0.1:5000/lucid/debian:bookworm");
+  });
+
+  test("every build gets DEBIAN_PACKAGES: its own packages, for its platform", () => {
+    const arg = (n: string) =>
+      (image(n).inputs.buildArgs as Record<string, string>).DEBIAN_PACKAGES;
+    for (const s of SERVICES)
+      for (const p of ["linux/amd64", "linux/arm64"])
+        expect(arg(`${s.name}-${p.replace("/", "-")}`)).toBe(
+          s.debian.map((r) => `${r} 1 ${p}`).join("\n"),
+        );
+    // the bases: their packages alone; the probe: Go on every arch (its stage runs on the builder's)
+    expect(arg("runtime-python-linux-arm64").split("\n")).toEqual(
+      RUNTIME_PACKAGES.python.map((r) => `${r} 1 linux/arm64 alone`),
+    );
+    expect(arg("runtime-base-linux-amd64").split("\n")[0]).toBe("libc6 1 linux/amd64 alone");
+    expect(arg("lucid-probe-linux-amd64")).toBe("golang-go 1 linux/amd64 every-arch");
   });
 
   test("the runtime bases are tagged with their Debian release", () => {
