@@ -46,8 +46,9 @@ if [[ $# -eq 0 || "$*" == *images* || "$*" == *e2e* ]]; then
 fi
 status=0
 # The arm64 services run under QEMU on two cores, and too many side by side starve each other's
-# health checks: the files that run them (the images' set, rollout, change, builder, the dev
-# command) go one at a time, in the main jest. When the whole suite runs, two more go beside it:
+# health checks: the files that run them (the images' set, rollout, builder, the dev command) go
+# one at a time, in the main jest, with change (an amd64 Pi's, put there for the jests' balance).
+# When the whole suite runs, two more go beside it:
 # - "side": the rollout files whose claims are about the rollout, not the architecture, on the
 #   stand-in as an amd64 Pi (nothing emulated), each its own project and port: drift,
 #   moved-checkout, first-release, onion, compose-v2 (the Pi's Compose v2 flavour);
