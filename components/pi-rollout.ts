@@ -10,6 +10,7 @@ import {
   type StoredRollout,
 } from "./rollout-spec";
 import type { SshTarget } from "./ssh/executor";
+import { checkoutCode } from "./checkout-code";
 
 /** Bump when the provider's behaviour changes: state keeps the code of the last update. */
 const PROVIDER_VERSION = "5";
@@ -74,51 +75,8 @@ const MEANINGFUL: readonly (keyof Inputs)[] = [
   "providerVersion",
 ];
 
-/**
- * The SSH code, found when the provider runs. Its code is serialized into state and run by
- * Pulumi's dynamic-provider host, node_modules/@pulumi/pulumi/cmd/dynamic-provider of the checkout
- * that runs `pulumi` now: the SSH code is that checkout's components/pi-remote, as `npm run build`
- * compiled it into dist/ when that build is newer than every source of components/; else (the
- * plain `pulumi` CLI runs the TypeScript and builds nothing) compiled from source as it loads, by
- * ts-node. No path of the checkout that wrote the state is kept (it may be gone, moved, or another
- * machine's), and nothing the provider's methods call may be an import of this file: only
- * `remote()`.
- */
-const remote = async () => {
-  const path = await import("path");
-  const fs = await import("fs");
-  const host = require.main?.filename ?? process.argv[1] ?? "";
-  const marker = `${path.sep}node_modules${path.sep}`;
-  const root = host.includes(marker) ? host.slice(0, host.lastIndexOf(marker)) : "";
-  const built = path.join(root, "dist", "components", "pi-remote.js");
-  const sources = path.join(root, "components");
-  const newest = (dir: string): number =>
-    fs.readdirSync(dir, { withFileTypes: true }).reduce((t, e) => {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) return Math.max(t, newest(p));
-      return e.name.endsWith(".ts") ? Math.max(t, fs.statSync(p).mtimeMs) : t;
-    }, 0);
-  if (root && fs.existsSync(built)) {
-    if (!fs.existsSync(sources) || fs.statSync(built).mtimeMs >= newest(sources))
-      return (await import(built)) as typeof import("./pi-remote");
-  }
-  const source = path.join(sources, "pi-remote.ts");
-  const registered = Symbol.for("ts-node.register.instance"); // ts-node's own mark on process
-  if (!(registered in process)) {
-    let tsNode: typeof import("ts-node");
-    try {
-      if (!root || !fs.existsSync(source)) throw new Error("no source");
-      tsNode = (await import(require.resolve("ts-node", { paths: [root] }))) as typeof tsNode;
-    } catch {
-      throw new Error(
-        `the rollout's code is neither built (${built}) nor runnable from source (${source}, ` +
-          "with ts-node): in the checkout, run npm ci, then npm run build",
-      );
-    }
-    tsNode.register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
-  }
-  return (await import(source)) as typeof import("./pi-remote");
-};
+/** The SSH code: the running checkout's components/pi-remote (see checkoutCode). */
+const remote = () => checkoutCode<typeof import("./pi-remote")>("pi-remote");
 
 /** The provider behind PiRollout; exported so check/diff are tested directly (mocks never run them). */
 export const piRolloutProvider: pulumi.dynamic.ResourceProvider = {
