@@ -7,10 +7,14 @@ import { SERVICES } from "./infra/services";
 import { builderProblems, inspectBuilder } from "./stacks/builder-check";
 import { ConfigError, loadConfig } from "./stacks/config";
 import { lucidHome } from "./stacks/lucid-home";
+import { signingToolProblems } from "./stacks/signing-tools";
 
 export = async () => {
   const cfg = loadConfig(SERVICES.map((s) => s.name));
-  const problems = builderProblems(cfg.builder, inspectBuilder(cfg.builder));
+  const problems = [
+    ...builderProblems(cfg.builder, inspectBuilder(cfg.builder)),
+    ...signingToolProblems(cfg.signing),
+  ];
   if (problems.length) throw new ConfigError(problems);
   return defineLucid(cfg, debianPackageArgs(cfg.bases.debian, cfg.bases.mirror, lucidHome()));
 };

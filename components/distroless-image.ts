@@ -1,5 +1,7 @@
 import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
+import { ImageSignature, type SigningKey } from "./signing";
+import type { SbomRecord } from "./signing-remote";
 
 export type Platform = "linux/amd64" | "linux/arm64";
 
@@ -32,6 +34,15 @@ export interface DistrolessImageArgs {
    * with its packages (~250 MB an image and platform), all compressed and pushed. @default false
    */
   readonly registryCache?: boolean;
+  /** Sign the index and each platform with this key, each platform's SBOM attached. */
+  readonly signing?: ImageSigning;
+}
+
+/** How pushed images are signed: the key, and who hears of each image's SBOMs. */
+export interface ImageSigning {
+  readonly key: SigningKey;
+  /** Told each signed image's tag and its SBOMs by platform (for the stack's outputs). */
+  readonly onSigned?: (tag: string, sboms: pulumi.Output<Record<string, SbomRecord>>) => void;
 }
 
 /** A registry login: `address` is the registry host (`docker.io`, `10.250.0.1:5000`). */
@@ -98,6 +109,20 @@ export class DistrolessImage extends pulumi.ComponentResource {
     this.digests = pulumi
       .all(perPlatform.map((i) => i.digest))
       .apply((ds) => Object.fromEntries(platforms.map((p, n) => [p, ds[n]])));
+    if (args.signing) {
+      const signature = new ImageSignature(
+        name,
+        {
+          repository: args.repository,
+          ref: this.ref,
+          digests: this.digests,
+          key: args.signing.key,
+          registryAuth: args.registryAuth,
+        },
+        { parent: this },
+      );
+      args.signing.onSigned?.(args.tag, signature.sboms);
+    }
     this.registerOutputs({ ref: this.ref, digests: this.digests });
   }
 

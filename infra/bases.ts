@@ -1,5 +1,10 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { DistrolessImage, type Platform, type RegistryAuth } from "../components/distroless-image";
+import {
+  DistrolessImage,
+  type ImageSigning,
+  type Platform,
+  type RegistryAuth,
+} from "../components/distroless-image";
 import { byDigest } from "../components/image-ref";
 import type { StackConfig } from "../stacks/config";
 import { RUNTIME_PACKAGES, type PackageArgs } from "./debian-packages";
@@ -17,6 +22,7 @@ export function runtimeBases(
     platforms: Platform[];
     builder: string;
     registryAuth?: RegistryAuth;
+    signing?: ImageSigning;
   },
   packages: PackageArgs,
 ): Record<BaseKind, pulumi.Input<string>> {

@@ -5,7 +5,9 @@ import {
   type ComposeSpec,
   type ServiceEnv,
 } from "../components/compose";
-import { DistrolessImage } from "../components/distroless-image";
+import { DistrolessImage, type ImageSigning } from "../components/distroless-image";
+import { SigningKey } from "../components/signing";
+import type { SbomRecord } from "../components/signing-remote";
 import { byDigest, viaRegistry } from "../components/image-ref";
 import { ApiToken } from "../components/api-token";
 import { PiRollout } from "../components/pi-rollout";
@@ -41,7 +43,15 @@ const INTERNAL_NETWORKS = ["backend", "tor"];
  * compose set on the Pi, rolled out over SSH and health-gated.
  */
 export function defineLucid(cfg: StackConfig, packages: PackageArgs) {
-  const images = buildImages(cfg, packages);
+  const sboms: Record<string, pulumi.Output<Record<string, SbomRecord>>> = {};
+  const key = cfg.signing ? new SigningKey("lucid-signing-key", cfg.signingKey ?? {}) : undefined;
+  const signing = key && {
+    key,
+    onSigned: (tag: string, s: (typeof sboms)[string]) => (sboms[tag] = s),
+  };
+  const images = buildImages(cfg, packages, signing);
+  /** The key's public half (for `cosign verify --key`), and each image's SBOMs by platform. */
+  const signed = key && { publicKey: key.publicKey, sboms: pulumi.all(sboms) };
   const onPi = (s: ServiceSpec) =>
     images[s.name].ref.apply((ref) =>
       byDigest(viaRegistry(ref, cfg.registry.push, cfg.registry.pull)),
@@ -62,7 +72,7 @@ export function defineLucid(cfg: StackConfig, packages: PackageArgs) {
       SERVICES.map((s) => [s.name, { ref: onPi(s), digests: images[s.name].digests }]),
     ),
   );
-  if (!cfg.rollout) return { services, compose };
+  if (!cfg.rollout) return { services, compose, signing: signed };
   const apiToken =
     cfg.apiToken ?? new ApiToken("lucid-api-token", { rotation: cfg.apiTokenRotation }).token;
   // Only api-server's environment waits for the token: a preview of a new one names it alone.
@@ -90,6 +100,7 @@ export function defineLucid(cfg: StackConfig, packages: PackageArgs) {
     /** Per service: the deployed reference (by digest, as the Pi pulls it) and per-platform digests. */
     services,
     compose,
+    signing: signed,
     release: rollout.release,
     gatewayUrl: pulumi.output(`http://${cfg.pi.host}:${cfg.pi.gatewayPort}/`),
     /** The bearer token for the API's signing endpoints (`Authorization: Bearer <token>`). */
@@ -157,7 +168,11 @@ function serviceOnPi<I, N>(s: ServiceSpec, image: I, environment: N, pi: PiPlace
 }
 
 /** The runtime bases, the probe and the five services, for every platform of the stack. */
-function buildImages(cfg: StackConfig, packages: PackageArgs): Record<string, DistrolessImage> {
+function buildImages(
+  cfg: StackConfig,
+  packages: PackageArgs,
+  signing?: ImageSigning,
+): Record<string, DistrolessImage> {
   const repository = `${cfg.registry.push}/${cfg.registry.repository}`;
   const registryAuth = cfg.registryAuth && { address: cfg.registry.push, ...cfg.registryAuth };
   const common = {
@@ -166,6 +181,7 @@ function buildImages(cfg: StackConfig, packages: PackageArgs): Record<string, Di
     builder: cfg.builder, // docker-build refuses the Engine's legacy `docker` driver
     registryAuth,
     registryCache: cfg.registry.buildCache,
+    signing,
   };
   const runtime = runtimeBases(cfg, common, packages);
   const probe = new DistrolessImage("lucid-probe", {

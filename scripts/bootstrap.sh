@@ -2,8 +2,8 @@
 # Brings up every local part the dev stack needs, idempotently: fast when all are already up.
 #   Docker Engine + QEMU binfmt, the registry (TLS, 10.250.0.1:5000), BuildKit + buildx builder,
 #   the Pi stand-in (netns, Engine, docker-compose, sshd), the Debian builder base of each release
-#   in LUCID_DEBIAN_SUITES (default bookworm), and the Pulumi CLI + docker-build plugin (built from
-#   Go modules), a local file backend.
+#   in LUCID_DEBIAN_SUITES (default bookworm), the Pulumi CLI + docker-build plugin and the signing
+#   tools, cosign and Syft (built from Go modules), a local file backend.
 # Cold, the Go build is the long pole: it runs beside the rest (apt, the daemons, debootstrap),
 # which needs none of it until BuildKit pushes the builder bases.
 source "$(dirname "$0")/lib.sh"
@@ -17,14 +17,13 @@ read -r -a suites <<<"${LUCID_DEBIAN_SUITES:-${LUCID_DEBIAN_SUITE:-bookworm}}"
 # LUCID_LANGUAGE_HOST=1 (the tests): the plain `pulumi` CLI's Node language host.
 # LUCID_FERRETDB=1 (the tests): FerretDB, a MongoDB for the toolbox's tests.
 # LUCID_CONTAINER_BUILDER=1 (the tests): a docker-container buildx builder, as Docker Desktop has.
-# LUCID_SYFT=1 (the tests): Syft, the scanner that reads each image's inventory.
 {
   bash "$here/go-tools.sh" all &&
+    bash "$here/go-tools.sh" signing &&
     if [[ -n "${LUCID_PI_COMPOSE_V2:-}" ]]; then bash "$here/go-tools.sh" compose; fi &&
     if [[ -n "${LUCID_LANGUAGE_HOST:-}" ]]; then bash "$here/go-tools.sh" language-host; fi &&
     if [[ -n "${LUCID_FERRETDB:-}" ]]; then bash "$here/go-tools.sh" ferretdb; fi &&
-    if [[ -n "${LUCID_CONTAINER_BUILDER:-}" ]]; then bash "$here/go-tools.sh" buildctl; fi &&
-    if [[ -n "${LUCID_SYFT:-}" ]]; then bash "$here/go-tools.sh" syft; fi
+    if [[ -n "${LUCID_CONTAINER_BUILDER:-}" ]]; then bash "$here/go-tools.sh" buildctl; fi
 } &
 go_job=$!
 

@@ -4,8 +4,8 @@
 # None is downloadable here as a release; all are Go modules on the module proxy. Each build is
 # cached (GOMODCACHE, GOCACHE, and a stamp per binary), so a warm run takes a second.
 # And for the tests of the plain `pulumi` CLI, its Node language host, from ../shared when there;
-# for the toolbox's tests, FerretDB as a MongoDB; for the image tests, the Syft scanner.
-# Usage: go-tools.sh [all | buildkit | pulumi | compose | language-host | ferretdb | buildctl | syft]
+# for the toolbox's tests, FerretDB as a MongoDB; for signing (lucid:signing), cosign and Syft.
+# Usage: go-tools.sh [all | buildkit | pulumi | compose | language-host | ferretdb | buildctl | signing]
 source "$(dirname "$0")/lib.sh"
 
 PULUMI_VERSION="3.274.1"
@@ -13,7 +13,8 @@ DOCKER_BUILD_VERSION="0.0.22"   # = `npm view @pulumi/docker-build pulumi.versio
 BUILDKIT_VERSION="0.31.0"       # the versions docker-build 0.0.22 embeds
 BUILDX_VERSION="0.35.0"
 COMPOSE_VERSION="2.40.3"        # the Compose v2 plugin, as a current Pi has it
-SYFT_VERSION="1.57.2"           # the scanner the image tests read each image's inventory with
+SYFT_VERSION="1.57.2"           # the scanner: each image's SBOM (and the image tests' inventory)
+COSIGN_VERSION="3.1.3"          # signs each image and attaches its SBOM
 
 STUBS="$(cd "$(dirname "$0")" && pwd)/go-stubs"
 PLUGIN_BIN="$LUCID_HOME/plugins/pulumi-resource-docker-build" # not on PATH: Pulumi warns when a plugin comes from PATH
@@ -58,11 +59,17 @@ PKG[compose]=github.com/docker/compose/v2/cmd
 REQUIRE[compose]="github.com/docker/compose/v2 v$COMPOSE_VERSION"
 LDFLAG[compose]="-X github.com/docker/compose/v2/internal.Version=v$COMPOSE_VERSION"
 
-# Syft, for the image tests: what a scanner sees in each image (tests/images/hardening.test.ts).
+# Signing (lucid:signing): Syft makes each image's SBOM (the image tests read each image's
+# inventory with it too), cosign signs. One build: they share go-containerregistry and sigstore's
+# packages, compiled once.
 BIN[syft]="$LUCID_BIN/syft" VERSION[syft]="$SYFT_VERSION"
 PKG[syft]=github.com/anchore/syft/cmd/syft
 REQUIRE[syft]="github.com/anchore/syft v$SYFT_VERSION"
 LDFLAG[syft]="-X main.version=$SYFT_VERSION"
+BIN[cosign]="$LUCID_BIN/cosign" VERSION[cosign]="$COSIGN_VERSION"
+PKG[cosign]=github.com/sigstore/cosign/v3/cmd/cosign
+REQUIRE[cosign]="github.com/sigstore/cosign/v3 v$COSIGN_VERSION"
+LDFLAG[cosign]="-X sigs.k8s.io/release-utils/version.gitVersion=v$COSIGN_VERSION"
 
 # compile SRC LDFLAGS OUT PKG...: resolve SRC's module, then build PKGs into OUT, a line per
 # package compiled ("812/1650 packages compiled: <package>"); in a subshell, for its cd.
@@ -200,6 +207,6 @@ case "${1:-all}" in
   language-host) build_language_host ;;
   ferretdb) build_ferretdb ;;
   buildctl) build buildctl buildctl ;;
-  syft) build syft syft ;;
-  *) die "go-tools.sh: unknown part '$1' (all | buildkit: buildkitd, buildx and the docker-build plugin | pulumi: the CLI, after those | compose: Compose v2 | language-host: the plain CLI's Node language host | ferretdb: the tests' MongoDB | buildctl: for the tests' docker-container builder | syft: the image tests' scanner)" ;;
+  signing) build signing syft cosign ;;
+  *) die "go-tools.sh: unknown part '$1' (all | buildkit: buildkitd, buildx and the docker-build plugin | pulumi: the CLI, after those | compose: Compose v2 | language-host: the plain CLI's Node language host | ferretdb: the tests' MongoDB | buildctl: for the tests' docker-container builder | signing: Syft and cosign)" ;;
 esac

@@ -13,7 +13,7 @@ bash "$here/node-deps.sh" & deps_job=$! # npm ci and tsc, beside the bootstrap's
 # And the Pi stand-in's second flavour, Compose v2 (the user deploy-v2), for the e2e files.
 # And the plain `pulumi` CLI's Node language host, for the tests of that path.
 LUCID_DEBIAN_SUITES="bookworm trixie" LUCID_PI_COMPOSE_V2=1 LUCID_LANGUAGE_HOST=1 LUCID_FERRETDB=1 \
-  LUCID_CONTAINER_BUILDER=1 LUCID_SYFT=1 bash "$here/bootstrap.sh"
+  LUCID_CONTAINER_BUILDER=1 bash "$here/bootstrap.sh"
 bash "$here/registry-auth.sh" # a registry that wants a login, for the credentials tests
 wait "$deps_job" || die "installing or building the project's Node.js code failed (see above)"
 cd "$here/.."
@@ -56,11 +56,12 @@ status=0
 #   read, not run), updates, toolbox-mongo (one mongo-dump and -restore per platform), the bad
 #   configs (refused before anything runs), a Debian update's previews (which build tor-proxy
 #   once for a version not seen before: cached after that), half-open (one SSH connection of its
-#   own cut) and plain-cli (the plain `pulumi` CLI, its Pi an amd64 one).
+#   own cut), plain-cli (the plain `pulumi` CLI, its Pi an amd64 one) and signing (the set signed
+#   and its SBOMs made once, then verified).
 # Then faults.test.ts, which takes the registry and the Pi's Engine down, alone with the unit and
 # setup files (bash, fake commands: nothing of what it stops).
 UNIT='tests/(unit|setup)/'
-LIGHT='hardening\.test|updates\.test|base-pins\.test|toolbox-mongo\.test|bad-config\.test|half-open\.test|plain-cli\.test|config-set\.test|debian-update\.test'
+LIGHT='hardening\.test|updates\.test|base-pins\.test|toolbox-mongo\.test|bad-config\.test|half-open\.test|plain-cli\.test|config-set\.test|debian-update\.test|signing\.test'
 SIDE='drift\.test|moved-checkout\.test|first-release\.test|onion\.test|compose-v2\.test'
 LAST='faults\.test'
 rm -f "$LUCID_LOG"/jest*.json # a jest that dies must not be counted from an older run

@@ -202,14 +202,30 @@ export const stackSchema = z
         "Environment for the services (a Pulumi secret): {<service>: {<NAME>: <value>}}, " +
           "written on the Pi in the release's `environment` file, mode 600",
       ),
+    signing: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Sign every pushed image (its index and each platform) with cosign, each platform's " +
+          "SBOM (SPDX, by Syft) attached as a signed attestation; needs cosign and syft on PATH",
+      ),
+    signingKey: z
+      .literal("<secret>")
+      .optional()
+      .describe(
+        "The cosign private key images are signed with (a Pulumi secret: the cosign.key " +
+          "`cosign generate-key-pair` writes), with lucid:signingKeyPassword; without it the " +
+          "stack makes one (output signing.publicKey)",
+      ),
+    signingKeyPassword: z
+      .literal("<secret>")
+      .optional()
+      .describe("The password of lucid:signingKey (a Pulumi secret)"),
   })
   .strict();
 
 type Parsed = z.infer<typeof stackSchema>;
-export type StackSettings = Omit<
-  Parsed,
-  "sshPrivateKey" | "registryPassword" | "apiToken" | "serviceEnv" | "registry" | "pi"
-> & {
+export type StackSettings = Omit<Parsed, (typeof SECRET_KEYS)[number] | "registry" | "pi"> & {
   registry: Parsed["registry"] & { pull: string };
   pi: Parsed["pi"] & { dir: string };
 };
@@ -221,12 +237,24 @@ export type StackConfig = StackSettings & {
   serviceEnv: pulumi.Output<ServiceEnv>;
   /** lucid:apiToken when given; else the stack makes one. */
   apiToken?: pulumi.Output<string>;
+  /** lucid:signingKey and its password when given; else the stack makes a key. */
+  signingKey?: { privateKey: pulumi.Output<string>; password: pulumi.Output<string> };
 };
 
 export type { ServiceEnv };
 
 /** Config keys whose values are credentials: set with --secret, never seen by the schema. */
-const SECRET_KEYS = ["sshPrivateKey", "registryPassword", "apiToken", "serviceEnv"] as const;
+const SECRET_KEYS = [
+  "sshPrivateKey",
+  "registryPassword",
+  "apiToken",
+  "serviceEnv",
+  "signingKey",
+  "signingKeyPassword",
+] as const;
+
+/** Secret keys whose value is text as given: never read as JSON (a password of digits). */
+const TEXT_KEYS: readonly string[] = ["apiToken", "signingKey", "signingKeyPassword"];
 
 /** Whether a config key (`lucid:x`, `x`, or a path in it: `serviceEnv.api-server.K`) holds a secret. */
 export const isSecretKey = (key: string): boolean =>
@@ -246,6 +274,20 @@ export function apiTokenProblems(token: unknown): string[] {
   if (typeof token === "string" && /^[A-Za-z0-9._~+/-]{32,256}=*$/.test(token)) return [];
   return [
     `${NAMESPACE}:apiToken: must be 32 to 256 of A-Z a-z 0-9 - . _ ~ + / (then = padding), as a bearer token`,
+  ];
+}
+
+/**
+ * lucid:signingKey's shape, checked without printing it: a key as `cosign generate-key-pair`
+ * writes it (encrypted; its password is lucid:signingKeyPassword).
+ */
+export function signingKeyProblems(key: unknown): string[] {
+  const pem =
+    /^-----BEGIN ENCRYPTED (SIGSTORE|COSIGN) PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END ENCRYPTED \1 PRIVATE KEY-----\s*$/;
+  if (typeof key === "string" && pem.test(key.trim())) return [];
+  return [
+    `${NAMESPACE}:signingKey: must be a cosign private key (the cosign.key \`cosign generate-key-pair\` writes), ` +
+      `set with: pulumi config set --secret ${NAMESPACE}:signingKey < cosign.key`,
   ];
 }
 
@@ -312,6 +354,10 @@ function pairedKeyProblems(raw: Record<string, unknown>): string[] {
     problems.push(`${NAMESPACE}:registryPassword: required`);
   if (username === undefined && "registryPassword" in raw)
     problems.push(`${NAMESPACE}:registry.username: required`);
+  if ("signingKey" in raw !== "signingKeyPassword" in raw)
+    problems.push(
+      `${NAMESPACE}:${"signingKey" in raw ? "signingKeyPassword" : "signingKey"}: required`,
+    );
   return problems;
 }
 
@@ -327,6 +373,7 @@ export function parseStackConfig(
   const problems: string[] = [];
   if ("serviceEnv" in raw) problems.push(...serviceEnvProblems(raw.serviceEnv, services));
   if ("apiToken" in raw) problems.push(...apiTokenProblems(raw.apiToken));
+  if ("signingKey" in raw) problems.push(...signingKeyProblems(raw.signingKey));
   const masked: Record<string, unknown> = { ...raw };
   for (const key of SECRET_KEYS.filter((k) => k in raw)) {
     if (!secretKeys.has(key))
@@ -345,6 +392,8 @@ export function parseStackConfig(
     registryPassword: __,
     apiToken: ___,
     serviceEnv: ____,
+    signingKey: _____,
+    signingKeyPassword: ______,
     ...settings
   } = parsed.data;
   return {
@@ -380,7 +429,7 @@ export function checkConfig(
   for (const [k, v, isSecret] of all) {
     if (!k.startsWith(prefix)) continue;
     const key = k.slice(prefix.length);
-    raw[key] = key === "apiToken" ? v : parseValue(v); // a token of digits stays a string
+    raw[key] = TEXT_KEYS.includes(key) ? v : parseValue(v); // a token of digits stays a string
     if (isSecret) secret.add(key);
   }
   return parseStackConfig(raw, secret, services);
@@ -408,5 +457,11 @@ export function loadConfig(services: readonly string[]): StackConfig {
     ? config.requireSecretObject<ServiceEnv>("serviceEnv")
     : pulumi.secret<ServiceEnv>({});
   const apiToken = has("apiToken") ? config.requireSecret("apiToken") : undefined;
-  return { ...settings, sshPrivateKey, registryAuth, serviceEnv, apiToken };
+  const signingKey = has("signingKey")
+    ? {
+        privateKey: config.requireSecret("signingKey"),
+        password: config.requireSecret("signingKeyPassword"),
+      }
+    : undefined;
+  return { ...settings, sshPrivateKey, registryAuth, serviceEnv, apiToken, signingKey };
 }

@@ -9,7 +9,8 @@ import { lucidHome, openStack, PROJECT_DIR } from "../../stacks/workspace";
 
 /**
  * A throwaway stack on the real local parts: its own backend and work directory, the dev stack's
- * config with its own repository (so it never touches the dev stack's images or state).
+ * config with its own repository (so it never touches the dev stack's images or state), and
+ * without signing unless OVERRIDES turn it on.
  */
 /**
  * The program as `npm run build` compiled it: a dynamic provider's code is serialized and run by
@@ -33,6 +34,10 @@ export async function e2eStack(
     : fs.mkdtempSync(path.join(os.tmpdir(), `lucid-${name}-`));
   const config = {
     ...trackedConfig("dev"),
+    // Signing is proven by its own file (signing.test.ts) and by the dev stack's command; the
+    // other stacks leave it out, so that each does not spend a minute signing a set it tests
+    // for something else.
+    "lucid:signing": false,
     ...Object.fromEntries(Object.entries(overrides).map(([k, v]) => [`lucid:${k}`, v])),
   };
   machineWorkDir(dir, name, config, DEV_PINNED);

@@ -21,6 +21,12 @@ export function recordResources(opts: { preview?: boolean } = {}): Registered[] 
         if (args.type === "pulumi-nodejs:dynamic/lucid:ApiToken") {
           state.token = `made-token-${String(args.inputs.rotation)}`;
         }
+        if (args.type === "pulumi-nodejs:dynamic/lucid:SigningKey") {
+          state.publicKey = "PUBLIC-KEY";
+        }
+        if (args.type === "pulumi-nodejs:dynamic/lucid:ImageSignature") {
+          state.sboms = { signed: args.inputs.index };
+        }
         if (args.type === "docker-build:index:Index") {
           Object.assign(state, { ref: `${args.inputs.tag}@${digest}` });
         }

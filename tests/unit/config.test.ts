@@ -241,6 +241,41 @@ describe("parseStackConfig", () => {
     ]);
   });
 
+  test("lucid:signing: on by default; lucid:signingKey a cosign key with its password, both secrets, never printed", () => {
+    expect(parseStackConfig(valid(), SECRET).signing).toBe(true);
+    expect(problemsOf({ ...valid(), signing: "yes" })).toEqual([
+      "lucid:signing: Invalid input: expected boolean, received string",
+    ]);
+    const KEY = `-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n${"s3cr3tK3y".repeat(12)}\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n`;
+    const both = new Set([...SECRET, "signingKey", "signingKeyPassword"]);
+    const withKey = (over: Record<string, unknown>, secret = both) =>
+      problemsOf({ ...valid(), ...over }, secret);
+    expect(withKey({ signingKey: KEY, signingKeyPassword: "pw-s3cr3t" })).toEqual([]);
+    expect(
+      withKey({ signingKey: KEY.replace(/SIGSTORE/g, "COSIGN"), signingKeyPassword: "p" }),
+    ).toEqual([]);
+    expect(withKey({ signingKey: KEY })).toEqual(["lucid:signingKeyPassword: required"]);
+    expect(withKey({ signingKeyPassword: "pw-s3cr3t" })).toEqual(["lucid:signingKey: required"]);
+    expect(withKey({ signingKey: KEY, signingKeyPassword: "pw-s3cr3t" }, SECRET)).toEqual([
+      "lucid:signingKey: must be a secret (pulumi config set --secret)",
+      "lucid:signingKeyPassword: must be a secret (pulumi config set --secret)",
+    ]);
+    const shape =
+      "lucid:signingKey: must be a cosign private key (the cosign.key `cosign generate-key-pair` writes), " +
+      "set with: pulumi config set --secret lucid:signingKey < cosign.key";
+    const unencrypted = KEY.replace(/ENCRYPTED SIGSTORE /g, "");
+    for (const bad of [unencrypted, "s3cr3tK3y", KEY.replace("-----END", "--END"), 7])
+      expect(withKey({ signingKey: bad, signingKeyPassword: "p" })).toEqual([shape]);
+    expect(withKey({ signingKey: "s3cr3tK3y", signingKeyPassword: "p" }).join("\n")).not.toContain(
+      "s3cr3t",
+    );
+    const cfg = parseStackConfig(
+      { ...valid(), signingKey: KEY, signingKeyPassword: "pw-s3cr3t" },
+      both,
+    );
+    expect(JSON.stringify(cfg)).not.toMatch(/s3cr3t/);
+  });
+
   test("api-server's LUCID_API_TOKEN comes from lucid:apiToken, not lucid:serviceEnv", () => {
     const env = { "api-server": { LUCID_API_TOKEN: "s3cr3t".repeat(8) } };
     let problems: string[] = [];

@@ -48,6 +48,7 @@ const config = (runtime: StackConfig["bases"]["runtime"] = "local"): StackConfig
   },
   rollout: true,
   apiTokenRotation: 0,
+  signing: true,
   sshPrivateKey: pulumi.secret("PRIVATE-KEY"),
   serviceEnv: pulumi.secret<ServiceEnv>({}),
 });
@@ -239,6 +240,48 @@ describe("defineLucid with lucid:apiToken and lucid:serviceEnv", () => {
     const out = lucid.defineLucid({ ...config(), apiTokenRotation: 3 }, packages);
     await valueOf(out.release!); // every registration done before the next test counts
     expect(await valueOf(out.apiToken!)).toBe("made-token-3");
+  });
+});
+
+describe("defineLucid and lucid:signing", () => {
+  const signatures = () =>
+    seen.filter((r) => r.type === "pulumi-nodejs:dynamic/lucid:ImageSignature");
+
+  test("on: one key, and every pushed image signed by digest with it; the SBOMs an output", async () => {
+    seen.length = 0;
+    const out = lucid.defineLucid(config(), packages);
+    const signing = await valueOf(out.signing!.sboms);
+    expect(seen.filter((r) => r.type.endsWith(":SigningKey")).map((r) => r.name)).toEqual([
+      "lucid-signing-key",
+    ]);
+    expect(signatures().map((r) => r.name).sort()).toEqual(components().sort());
+    const api = signatures().find((r) => r.name === "api-server")!.inputs;
+    expect(api.index).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(Object.keys(api.platforms as object)).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(api.repository).toBe("10.250.0.1:5000/lucid");
+    expect(Object.keys(signing).sort()).toEqual(
+      [...SERVICE_NAMES, "lucid-probe", "runtime-base-bookworm", "runtime-python-bookworm"].sort(),
+    );
+    expect(signing["api-server"]).toEqual({ signed: api.index });
+    expect(await valueOf(out.signing!.publicKey)).toBe("PUBLIC-KEY");
+  });
+
+  test("lucid:signingKey given: the key resource takes it, as secrets", async () => {
+    seen.length = 0;
+    const signingKey = { privateKey: pulumi.secret("GIVEN-KEY"), password: pulumi.secret("PW") };
+    const out = lucid.defineLucid({ ...config(), signingKey }, packages);
+    await valueOf(out.signing!.sboms);
+    const key = seen.find((r) => r.type.endsWith(":SigningKey"))!;
+    expect(key.inputs.privateKey).toEqual(secret("GIVEN-KEY"));
+    expect(key.inputs.password).toEqual(secret("PW"));
+  });
+
+  test("off: no key, no signature, no output", async () => {
+    seen.length = 0;
+    const out = lucid.defineLucid({ ...config(), signing: false }, packages);
+    await valueOf(out.release!);
+    expect(seen.filter((r) => /SigningKey|ImageSignature/.test(r.type))).toEqual([]);
+    expect(out.signing).toBeUndefined();
   });
 });
 

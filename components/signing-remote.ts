@@ -1,0 +1,204 @@
+// The work behind the signing resources (components/signing.ts), run by their dynamic provider:
+// Syft makes each platform's SBOM, cosign attaches it as an attestation and signs the index and
+// every platform. Key-based and offline: an empty signing config (no Fulcio, no transparency log,
+// no timestamp authority) and an empty trusted root, so cosign asks nothing but the registry.
+// Secrets reach the tools as environment only (COSIGN_PRIVATE_KEY, COSIGN_PASSWORD, and the
+// registry login in a DOCKER_CONFIG of its own, mode 600), never on a command line.
+import { spawn } from "child_process";
+import { createHash, randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/** A registry login; the password a secret. */
+export interface RegistryLogin {
+  address: string;
+  username: string;
+  password: string;
+}
+
+/** One image to sign: its index and each platform's image, by digest, in one repository. */
+export interface SignRequest {
+  /** Registry host and repository, e.g. 10.250.0.1:5000/lucid. */
+  repository: string;
+  /** The index (manifest list) digest. */
+  index: string;
+  /** Each platform's image digest. */
+  platforms: Record<string, string>;
+  /** cosign's encrypted private key (`cosign generate-key-pair`) and its password: secrets. */
+  privateKey: string;
+  password: string;
+  registryAuth?: RegistryLogin;
+}
+
+/** An image's SBOM as attached: what Syft found and the document's size and hash. */
+export interface SbomRecord {
+  /** The platform image it describes (the attestation's subject). */
+  digest: string;
+  /** SPDX packages, the image itself not counted. */
+  packages: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** A key pair as cosign makes it: the private key encrypted with the password. */
+export interface KeyPair {
+  privateKey: string;
+  password: string;
+  publicKey: string;
+}
+
+const SIGNING_CONFIG = { mediaType: "application/vnd.dev.sigstore.signingconfig.v0.2+json" };
+const TRUSTED_ROOT = { mediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1" };
+
+/** Bound of one tool run: a scan reads every layer of an image from the registry. */
+const TOOL_TIMEOUT_MS = 300_000;
+
+/** The empty signing config and trusted root, written where cosign reads them (`offlineFlags`). */
+export function writeOfflineFiles(dir: string): void {
+  fs.writeFileSync(path.join(dir, "signing-config.json"), JSON.stringify(SIGNING_CONFIG));
+  fs.writeFileSync(path.join(dir, "trusted-root.json"), JSON.stringify(TRUSTED_ROOT));
+}
+
+/** cosign's flags for that: nothing online, before or after signing. */
+export const offlineFlags = (dir: string): string[] => [
+  "--signing-config",
+  path.join(dir, "signing-config.json"),
+  "--trusted-root",
+  path.join(dir, "trusted-root.json"),
+];
+
+/** A docker config holding only this login (cosign and Syft read DOCKER_CONFIG). */
+export function writeDockerConfig(dir: string, login?: RegistryLogin): void {
+  const auths = login
+    ? {
+        [login.address]: {
+          auth: Buffer.from(`${login.username}:${login.password}`).toString("base64"),
+        },
+      }
+    : {};
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ auths }), { mode: 0o600 });
+}
+
+/**
+ * Runs TOOL with ARGS and extra ENV, bounded; resolves with its stdout. A failure names the tool
+ * and the last lines it wrote (never the environment, which holds the secrets).
+ */
+export function runTool(
+  tool: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = TOOL_TIMEOUT_MS,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tool, args, {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err = (err + d).slice(-4000)));
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`${tool} could not be run (${e.message}): is it on PATH?`));
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve(out);
+      const why = signal ? `was stopped after ${timeoutMs / 1000} s` : `exited ${code}`;
+      const tail = err.trim().split("\n").slice(-5).join("\n  ");
+      reject(new Error(`${tool} ${args[0]} ${args.at(-1)} ${why}:\n  ${tail}`));
+    });
+  });
+}
+
+/** A fresh private directory for one run's files, removed after FN whatever it does. */
+async function inScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-signing-"));
+  try {
+    return await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** SPDX packages of a Syft document, the document's own subject (the image) not counted. */
+export function spdxPackages(doc: string): number {
+  const parsed = JSON.parse(doc) as { packages?: { SPDXID?: string }[] };
+  return (parsed.packages ?? []).filter((p) => !p.SPDXID?.startsWith("SPDXRef-DocumentRoot"))
+    .length;
+}
+
+/**
+ * Signs REQUEST's index and the platforms whose digest is not in DONE (a previous run's records,
+ * by platform, for the same key and repository), each with its SBOM attached first. Returns every
+ * platform's record: DONE's where the image is unchanged, new ones for the rest.
+ */
+export function signImage(
+  request: SignRequest,
+  done: Record<string, SbomRecord> = {},
+): Promise<Record<string, SbomRecord>> {
+  return inScratch(async (dir) => {
+    writeOfflineFiles(dir);
+    writeDockerConfig(dir, request.registryAuth);
+    const env = {
+      DOCKER_CONFIG: dir,
+      COSIGN_PRIVATE_KEY: request.privateKey,
+      COSIGN_PASSWORD: request.password,
+      SYFT_CHECK_FOR_APP_UPDATE: "false",
+    };
+    const cosign = (verb: string, ...args: string[]) =>
+      runTool(
+        "cosign",
+        [verb, "--yes", "--key", "env://COSIGN_PRIVATE_KEY", ...offlineFlags(dir), ...args],
+        env,
+      );
+    const records: Record<string, SbomRecord> = {};
+    for (const [platform, digest] of Object.entries(request.platforms)) {
+      if (done[platform]?.digest === digest) {
+        records[platform] = done[platform];
+        continue;
+      }
+      const image = `${request.repository}@${digest}`;
+      const file = path.join(dir, `sbom-${platform.replace("/", "-")}.spdx.json`);
+      await runTool("syft", ["scan", `registry:${image}`, "-q", "-o", `spdx-json=${file}`], env);
+      const doc = fs.readFileSync(file, "utf8");
+      await cosign("attest", "--type", "spdxjson", "--predicate", file, image);
+      await cosign("sign", image);
+      records[platform] = {
+        digest,
+        packages: spdxPackages(doc),
+        bytes: Buffer.byteLength(doc),
+        sha256: createHash("sha256").update(doc).digest("hex"),
+      };
+    }
+    await cosign("sign", `${request.repository}@${request.index}`);
+    return records;
+  });
+}
+
+/** A new key pair, by cosign itself (its encrypted key format), with a random password. */
+export function generateKeyPair(): Promise<KeyPair> {
+  return inScratch(async (dir) => {
+    const password = randomBytes(32).toString("base64url");
+    const prefix = path.join(dir, "lucid");
+    await runTool("cosign", ["generate-key-pair", "--output-key-prefix", prefix], {
+      COSIGN_PASSWORD: password,
+    });
+    return {
+      privateKey: fs.readFileSync(`${prefix}.key`, "utf8"),
+      password,
+      publicKey: fs.readFileSync(`${prefix}.pub`, "utf8"),
+    };
+  });
+}
+
+/** The public key of a given private key (lucid:signingKey), as cosign reads it. */
+export async function publicKeyOf(privateKey: string, password: string): Promise<string> {
+  return runTool("cosign", ["public-key", "--key", "env://COSIGN_PRIVATE_KEY"], {
+    COSIGN_PRIVATE_KEY: privateKey,
+    COSIGN_PASSWORD: password,
+  });
+}

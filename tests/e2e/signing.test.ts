@@ -1,0 +1,232 @@
+// Signed and inventoried images (#15: SBOMs in the registry, signatures), on the real parts: a
+// build-only stack pushes the set to the registry that wants a login, signed with the key the
+// stack made. The real cosign then verifies every image by its tag (the index) and each
+// platform's image, and each platform's SBOM attestation; the SBOM attached lists the packages
+// the image records. A no-op `up` signs nothing again; an image pushed to a tag by hand fails
+// verification; a key that is not the stack's verifies nothing.
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as https from "https";
+import * as os from "os";
+import * as path from "path";
+import { changesOf, e2eStack } from "../support/e2e-stack";
+import { docker, exportFilesystem } from "../support/docker";
+import { recordedPackages } from "../support/dpkg-status";
+import { getManifest } from "../support/registry";
+import { writeDockerConfig, writeOfflineFiles } from "../../components/signing-remote";
+import type { SbomRecord } from "../../components/signing-remote";
+import { lucidHome } from "../../stacks/workspace";
+import { SERVICE_NAMES } from "../../infra/services";
+
+jest.setTimeout(20 * 60_000);
+
+const REGISTRY = "10.250.0.1:5001";
+const REPOSITORY = `${REGISTRY}/lucid-signing`;
+const PLATFORMS = ["linux/amd64", "linux/arm64"];
+/** Every image the stack pushes: the runtime bases, the probe and the five services. */
+const TAGS = ["runtime-base-bookworm", "runtime-python-bookworm", "lucid-probe", ...SERVICE_NAMES];
+const password = () =>
+  fs.readFileSync(path.join(lucidHome(), "registry-auth", "password"), "utf8").trim();
+
+let ctx: Awaited<ReturnType<typeof e2eStack>>;
+let publicKey: string;
+let sboms: Record<string, Record<string, SbomRecord>>;
+/** cosign's files: the public key, the registry login, the empty trusted root. */
+let dir: string;
+
+/** `cosign ARGS` as a user would run it to verify (offline, no transparency log here). */
+function cosign(...args: string[]) {
+  const [verb, ...rest] = args;
+  return spawnSync(
+    path.join(lucidHome(), "bin", "cosign"),
+    [
+      verb,
+      "--insecure-ignore-tlog=true",
+      "--trusted-root",
+      path.join(dir, "trusted-root.json"),
+      ...rest,
+    ],
+    {
+      encoding: "utf8",
+      timeout: 120_000,
+      maxBuffer: 256 << 20,
+      env: { ...process.env, DOCKER_CONFIG: dir },
+    },
+  );
+}
+const verify = (ref: string, key = path.join(dir, "key.pub")) =>
+  cosign("verify", "--key", key, ref);
+
+beforeAll(async () => {
+  ctx = await e2eStack("signing", {
+    registry: { push: REGISTRY, repository: "lucid-signing", username: "lucid" },
+    rollout: false,
+    signing: true,
+  });
+  await ctx.stack.setConfig("lucid:registryPassword", { value: password(), secret: true });
+  const up = await ctx.stack.up({ onOutput: ctx.onOutput });
+  expect(up.summary.result).toBe("succeeded");
+  const signing = up.outputs.signing.value as {
+    publicKey: string;
+    sboms: Record<string, Record<string, SbomRecord>>;
+  };
+  ({ publicKey, sboms } = signing);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-verify-"));
+  fs.writeFileSync(path.join(dir, "key.pub"), publicKey);
+  writeOfflineFiles(dir);
+  writeDockerConfig(dir, { address: REGISTRY, username: "lucid", password: password() });
+});
+afterAll(() => {
+  ctx?.cleanup();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("the public key is an output, and every pushed image has an SBOM per platform", () => {
+  expect(publicKey).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\s*$/);
+  expect(Object.keys(sboms).sort()).toEqual([...TAGS].sort());
+  for (const tag of TAGS) {
+    expect(Object.keys(sboms[tag]).sort()).toEqual(PLATFORMS);
+    for (const p of PLATFORMS) {
+      expect(sboms[tag][p].digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(sboms[tag][p].packages).toBeGreaterThan(0);
+    }
+  }
+});
+
+test.each(TAGS)("cosign verifies %s: its tag, each platform, each SBOM attestation", (tag) => {
+  const byTag = verify(`${REPOSITORY}:${tag}`);
+  expect([byTag.status, byTag.stderr]).toEqual([0, expect.any(String)]);
+  for (const p of PLATFORMS) {
+    const image = `${REPOSITORY}@${sboms[tag][p].digest}`;
+    expect(verify(image).status).toBe(0);
+    const att = cosign(
+      "verify-attestation",
+      "--key",
+      path.join(dir, "key.pub"),
+      "--type",
+      "spdxjson",
+      image,
+    );
+    expect([att.status, att.stderr.slice(-300)]).toEqual([0, expect.any(String)]);
+  }
+});
+
+/** The SPDX document attested for IMAGE (the newest, if more than one). */
+function attestedSbom(image: string): {
+  packages: { name: string; versionInfo?: string; externalRefs?: { referenceLocator: string }[] }[];
+} {
+  const att = cosign(
+    "verify-attestation",
+    "--key",
+    path.join(dir, "key.pub"),
+    "--type",
+    "spdxjson",
+    image,
+  );
+  expect(att.status).toBe(0);
+  const envelope = JSON.parse(att.stdout.trim().split("\n").at(-1)!) as { payload: string };
+  const statement = JSON.parse(Buffer.from(envelope.payload, "base64").toString("utf8"));
+  return statement.predicate;
+}
+
+test.each([
+  ["tor-proxy", "linux/amd64"],
+  ["api-server", "linux/arm64"],
+])(
+  "%s's attested SBOM (%s) lists exactly the Debian packages the image records",
+  (tag, platform) => {
+    const { digest, packages } = sboms[tag][platform];
+    const image = `${REPOSITORY}@${digest}`;
+    const sbom = attestedSbom(image);
+    const debs = sbom.packages
+      .filter((p) => p.externalRefs?.some((r) => r.referenceLocator.startsWith("pkg:deb/")))
+      .map((p) => `${p.name} ${p.versionInfo}`)
+      .sort();
+    execFileSync("docker", ["--config", dir, "pull", "--quiet", image], { timeout: 300_000 });
+    const { root } = exportFilesystem(image);
+    try {
+      expect(debs).toEqual(
+        recordedPackages(root)
+          .map((p) => `${p.name} ${p.version}`)
+          .sort(),
+      );
+      expect(sbom.packages.length - 1).toBe(packages); // the document's own subject not counted
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+      docker(["rmi", image]);
+    }
+  },
+);
+
+test("a no-op up signs nothing again: no change, the signatures as they were", async () => {
+  const before = spawnSync(
+    "curl",
+    ["-s", "-u", `lucid:${password()}`, `https://${REGISTRY}/v2/lucid-signing/tags/list`],
+    { encoding: "utf8" },
+  ).stdout;
+  const up = await ctx.stack.up({ onOutput: ctx.onOutput });
+  expect(changesOf(up.summary)).toEqual({});
+  const after = spawnSync(
+    "curl",
+    ["-s", "-u", `lucid:${password()}`, `https://${REGISTRY}/v2/lucid-signing/tags/list`],
+    { encoding: "utf8" },
+  ).stdout;
+  expect(after).toBe(before);
+});
+
+test("a key that is not the stack's verifies nothing", () => {
+  const other = path.join(dir, "other");
+  execFileSync(
+    path.join(lucidHome(), "bin", "cosign"),
+    ["generate-key-pair", "--output-key-prefix", other],
+    {
+      env: { ...process.env, COSIGN_PASSWORD: "x" },
+      timeout: 60_000,
+    },
+  );
+  const r = verify(`${REPOSITORY}:api-server`, `${other}.pub`);
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toMatch(/no matching (signatures|attestations)/);
+});
+
+/** PUTs MANIFEST at REFERENCE of the repository, as `docker push` would (basic auth, the CA). */
+function putManifest(reference: string, manifest: { mediaType: string }): Promise<number> {
+  const body = JSON.stringify(manifest);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        method: "PUT",
+        host: REGISTRY.split(":")[0],
+        port: Number(REGISTRY.split(":")[1]),
+        path: `/v2/lucid-signing/manifests/${reference}`,
+        ca: fs.readFileSync(path.join(lucidHome(), "registry", "tls", "ca.crt")),
+        headers: {
+          Authorization: `Basic ${Buffer.from(`lucid:${password()}`).toString("base64")}`,
+          "Content-Type": manifest.mediaType,
+        },
+        timeout: 10_000,
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("registry did not answer within 10 s")));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+test("an image pushed to a tag by hand fails verification", async () => {
+  const tag = `${REPOSITORY}:api-server`;
+  expect(verify(tag).status).toBe(0);
+  // The same platforms' images under a new index (one annotation more): what a push over the
+  // tag from another build looks like to a verifier, a digest the stack never signed.
+  const login = { username: "lucid", password: password() };
+  const { body } = await getManifest(REGISTRY, "lucid-signing", "api-server", login);
+  const byHand = { ...body, annotations: { "org.opencontainers.image.description": "by hand" } };
+  expect(await putManifest("api-server", byHand as never)).toBe(201);
+  const r = verify(tag);
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toMatch(/no signatures found/);
+});

@@ -1,0 +1,247 @@
+// The signing work and its providers, with a fake `cosign` and `syft` on PATH that record each
+// call (arguments, the environment names they got, the login they were given): which images are
+// scanned, attested and signed, that nothing is asked of the network but the registry, and that
+// no secret is ever an argument. (The real tools: tests/e2e/signing.test.ts.)
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { imageSignatureProvider, signingKeyProvider, stillSigned } from "../../components/signing";
+import { runTool, signImage, spdxPackages } from "../../components/signing-remote";
+import { signingToolProblems } from "../../stacks/signing-tools";
+
+const SECRETS = { privateKey: "PRIVATE-s3cr3t-KEY", password: "pw-s3cr3t", registry: "reg-s3cr3t" };
+const D = (c: string) => `sha256:${c.repeat(64)}`;
+const REQUEST = {
+  repository: "10.250.0.1:5001/lucid",
+  index: D("0"),
+  platforms: { "linux/amd64": D("a"), "linux/arm64": D("b") },
+  privateKey: SECRETS.privateKey,
+  password: SECRETS.password,
+  registryAuth: { address: "10.250.0.1:5001", username: "lucid", password: SECRETS.registry },
+};
+
+let bin: string;
+let calls: string;
+const PATH = process.env.PATH;
+
+/** A fake tool: one JSON line per call; syft writes an SPDX document where -o asks. */
+const FAKE = `#!/usr/bin/env node
+const fs = require("fs");
+const args = process.argv.slice(2);
+const config = process.env.DOCKER_CONFIG ? JSON.parse(fs.readFileSync(process.env.DOCKER_CONFIG + "/config.json", "utf8")) : null;
+fs.appendFileSync(process.env.FAKE_CALLS, JSON.stringify({
+  tool: require("path").basename(process.argv[1]), args,
+  key: process.env.COSIGN_PRIVATE_KEY, password: process.env.COSIGN_PASSWORD,
+  update: process.env.SYFT_CHECK_FOR_APP_UPDATE, auths: config && config.auths,
+}) + "\\n");
+const out = args.find((a) => a.startsWith("spdx-json="));
+if (out) fs.writeFileSync(out.slice(10), JSON.stringify({ packages: [
+  { SPDXID: "SPDXRef-DocumentRoot-Image-x" }, { SPDXID: "SPDXRef-Package-deb-libc6" }, { SPDXID: "SPDXRef-Package-deb-tor" } ] }));
+if (process.env.FAKE_FAIL && args[0] === process.env.FAKE_FAIL) { console.error("boom: " + args[0]); process.exit(3); }
+`;
+
+beforeAll(() => {
+  bin = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-fake-signing-"));
+  for (const tool of ["cosign", "syft"])
+    fs.writeFileSync(path.join(bin, tool), FAKE, { mode: 0o755 });
+  process.env.PATH = `${bin}${path.delimiter}${PATH}`;
+});
+beforeEach(() => {
+  calls = path.join(bin, `calls-${Date.now()}-${Math.random()}`);
+  process.env.FAKE_CALLS = calls;
+  delete process.env.FAKE_FAIL;
+});
+afterAll(() => {
+  process.env.PATH = PATH;
+  fs.rmSync(bin, { recursive: true, force: true });
+});
+
+type Call = {
+  tool: string;
+  args: string[];
+  key?: string;
+  password?: string;
+  update?: string;
+  auths: Record<string, { auth: string }> | null;
+};
+const callsMade = (): Call[] =>
+  fs.existsSync(calls)
+    ? fs
+        .readFileSync(calls, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Call)
+    : [];
+/** Each call as `tool verb target`. */
+const summary = () => callsMade().map((c) => `${c.tool} ${c.args[0]} ${c.args.at(-1)}`);
+
+describe("signImage", () => {
+  test("each platform: SBOM made, attested, signed; then the index signed", async () => {
+    const records = await signImage(REQUEST);
+    const at = (d: string) => `10.250.0.1:5001/lucid@${d}`;
+    expect(summary()).toEqual([
+      expect.stringMatching(new RegExp(`^syft scan spdx-json=.*sbom-linux-amd64\\.spdx\\.json$`)),
+      `cosign attest ${at(D("a"))}`,
+      `cosign sign ${at(D("a"))}`,
+      expect.stringMatching(/^syft scan spdx-json=.*sbom-linux-arm64/),
+      `cosign attest ${at(D("b"))}`,
+      `cosign sign ${at(D("b"))}`,
+      `cosign sign ${at(D("0"))}`,
+    ]);
+    expect(callsMade()[0].args).toContain(`registry:${at(D("a"))}`);
+    expect(records["linux/amd64"]).toEqual({
+      digest: D("a"),
+      packages: 2,
+      bytes: expect.any(Number),
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(Object.keys(records)).toEqual(["linux/amd64", "linux/arm64"]);
+  });
+
+  test("secrets reach the tools as environment only: never an argument; the login in DOCKER_CONFIG", async () => {
+    await signImage(REQUEST);
+    const made = callsMade();
+    expect(made.length).toBeGreaterThan(0);
+    for (const c of made) {
+      for (const s of Object.values(SECRETS)) expect(c.args.join(" ")).not.toContain(s);
+      expect(c.key).toBe(SECRETS.privateKey);
+      expect(c.password).toBe(SECRETS.password);
+      expect(c.auths).toEqual({
+        "10.250.0.1:5001": { auth: Buffer.from(`lucid:${SECRETS.registry}`).toString("base64") },
+      });
+    }
+    // cosign's key by reference to its environment, and nothing online: empty signing config and trusted root
+    for (const c of made.filter((m) => m.tool === "cosign")) {
+      expect(c.args).toEqual(
+        expect.arrayContaining(["--key", "env://COSIGN_PRIVATE_KEY", "--yes"]),
+      );
+      expect(c.args[c.args.indexOf("--signing-config") + 1]).toMatch(/signing-config\.json$/);
+      expect(c.args[c.args.indexOf("--trusted-root") + 1]).toMatch(/trusted-root\.json$/);
+    }
+    for (const c of made.filter((m) => m.tool === "syft")) expect(c.update).toBe("false");
+  });
+
+  test("its scratch files (the login, the SBOMs) are gone afterwards, also after a failure", async () => {
+    const scratch = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("lucid-signing-"));
+    const before = scratch();
+    await signImage(REQUEST);
+    process.env.FAKE_FAIL = "attest";
+    await expect(signImage(REQUEST)).rejects.toThrow(
+      /cosign attest .* exited 3:\n {2}boom: attest/,
+    );
+    expect(callsMade().length).toBeGreaterThan(0);
+    expect(scratch()).toEqual(before);
+  });
+
+  test("a platform signed before at the same digest is not scanned or signed again", async () => {
+    const first = await signImage(REQUEST);
+    fs.rmSync(calls);
+    const next = {
+      ...REQUEST,
+      index: D("1"),
+      platforms: { ...REQUEST.platforms, "linux/arm64": D("c") },
+    };
+    const records = await signImage(next, first);
+    expect(summary().filter((c) => !c.startsWith("syft"))).toEqual([
+      `cosign attest 10.250.0.1:5001/lucid@${D("c")}`,
+      `cosign sign 10.250.0.1:5001/lucid@${D("c")}`,
+      `cosign sign 10.250.0.1:5001/lucid@${D("1")}`,
+    ]);
+    expect(records["linux/amd64"]).toBe(first["linux/amd64"]);
+    expect(records["linux/arm64"].digest).toBe(D("c"));
+  });
+});
+
+describe("the providers", () => {
+  const outs = {
+    ...REQUEST,
+    registryAddress: "r",
+    registryUser: "u",
+    registryPassword: "p",
+    publicKey: "PUB",
+    providerVersion: "1",
+    sboms: {},
+  };
+  const { registryAuth: _, ...inputs } = outs;
+
+  test("an image's signature: no change when nothing is new; a new digest or key is a change, never a replace", async () => {
+    expect(await imageSignatureProvider.diff!("id", outs, inputs)).toMatchObject({
+      changes: false,
+      replaces: [],
+    });
+    for (const news of [
+      { ...inputs, index: D("9") },
+      { ...inputs, platforms: { ...inputs.platforms, "linux/arm64": D("9") } },
+      { ...inputs, publicKey: "OTHER" },
+      { ...inputs, registryPassword: "rotated" },
+    ])
+      expect(await imageSignatureProvider.diff!("id", outs, news)).toMatchObject({
+        changes: true,
+        replaces: [],
+      });
+  });
+
+  test("what an update keeps: the records of the same key, repository and code; none of another key", () => {
+    const sboms = { "linux/amd64": { digest: D("a"), packages: 1, bytes: 1, sha256: "h" } };
+    expect(stillSigned({ ...outs, sboms }, { ...inputs, index: D("9") })).toBe(sboms);
+    expect(stillSigned({ ...outs, sboms }, { ...inputs, publicKey: "OTHER" })).toEqual({});
+    expect(stillSigned({ ...outs, sboms }, { ...inputs, repository: "elsewhere" })).toEqual({});
+  });
+
+  test("the signing key: a given key that changes is replaced; the stack's own key stays", async () => {
+    const olds = { privateKey: "K1", password: "p", publicKey: "PUB" };
+    expect(
+      await signingKeyProvider.diff!("id", olds, { privateKey: "K1", password: "p" }),
+    ).toMatchObject({ changes: false });
+    expect(
+      await signingKeyProvider.diff!("id", olds, { privateKey: "K2", password: "p" }),
+    ).toMatchObject({
+      changes: true,
+      replaces: ["privateKey"],
+    });
+    expect(
+      await signingKeyProvider.diff!("id", olds, { privateKey: "", password: "" }),
+    ).toMatchObject({ changes: false });
+  });
+});
+
+describe("the tools", () => {
+  test("runTool names a tool that is not there", async () => {
+    await expect(runTool("lucid-no-such-tool", ["version"], {})).rejects.toThrow(
+      /lucid-no-such-tool could not be run .*: is it on PATH\?/,
+    );
+  });
+
+  test("runTool stops a tool at its bound", async () => {
+    await expect(runTool("sleep", ["5"], {}, 200)).rejects.toThrow(
+      /sleep 5 5 was stopped after 0.2 s/,
+    );
+  });
+
+  test("SPDX packages: the document's own subject is not counted", () => {
+    expect(
+      spdxPackages(
+        JSON.stringify({
+          packages: [{ SPDXID: "SPDXRef-DocumentRoot-Image-x" }, { SPDXID: "SPDXRef-Package-a" }],
+        }),
+      ),
+    ).toBe(1);
+  });
+
+  test("a missing or broken tool is a config problem naming lucid:signing; off, none", () => {
+    const missing = Object.assign(new Error("spawnSync cosign ENOENT"), { code: "ENOENT" });
+    const problems = signingToolProblems(true, (tool) =>
+      tool === "cosign"
+        ? { status: null, stderr: "", error: missing }
+        : { status: 1, stderr: "x\nsyft: bad\n" },
+    );
+    expect(problems).toEqual([
+      "lucid:signing: cosign is not on PATH (scripts/bootstrap.sh builds it into ~/.cache/lucid/bin; put that on PATH), or set lucid:signing false",
+      "lucid:signing: `syft version` failed (syft: bad), or set lucid:signing false",
+    ]);
+    expect(
+      signingToolProblems(false, () => ({ status: null, stderr: "", error: missing })),
+    ).toEqual([]);
+    expect(signingToolProblems(true, () => ({ status: 0, stderr: "" }))).toEqual([]);
+  });
+});
