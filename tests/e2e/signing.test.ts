@@ -1,11 +1,14 @@
 // Signed and inventoried images (#15: SBOMs in the registry, signatures), on the real parts: a
-// build-only stack pushes the set to the registry that wants a login, signed with the key the
-// stack made. The real cosign then verifies every image by its tag (the index) and each
-// platform's image, and each platform's SBOM attestation; the SBOM attached lists the packages
-// the image records. A no-op `up` signs nothing again; an image pushed to a tag by hand fails
-// verification; a key that is not the stack's verifies nothing.
+// build-only stack pushes the set to the registry that wants a login, signed with the key given
+// as lucid:signingKey (made here by cosign, with a password). The real cosign then verifies every
+// image by its tag (the index) and each platform's image, and each platform's SBOM attestation;
+// the SBOM attached lists the packages the image records. Neither the key nor its password is in
+// the state or the run's output. A no-op `up` signs nothing again; an image pushed to a tag by
+// hand fails verification; a key that is not the stack's verifies nothing. (The key the stack
+// makes itself: the dev stack's and plain-cli's `up`s.)
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import { randomBytes } from "crypto";
 import * as https from "https";
 import * as os from "os";
 import * as path from "path";
@@ -13,6 +16,7 @@ import { changesOf, e2eStack } from "../support/e2e-stack";
 import { docker, exportFilesystem } from "../support/docker";
 import { recordedPackages } from "../support/dpkg-status";
 import { getManifest } from "../support/registry";
+import { filesHolding, filesUnder } from "../support/secrets";
 import { writeDockerConfig, writeOfflineFiles } from "../../components/signing-remote";
 import type { SbomRecord } from "../../components/signing-remote";
 import { lucidHome } from "../../stacks/workspace";
@@ -28,6 +32,7 @@ const TAGS = ["runtime-base-bookworm", "runtime-python-bookworm", "lucid-probe",
 const password = () =>
   fs.readFileSync(path.join(lucidHome(), "registry-auth", "password"), "utf8").trim();
 
+const cosignBin = path.join(lucidHome(), "bin", "cosign");
 let ctx: Awaited<ReturnType<typeof e2eStack>>;
 let publicKey: string;
 let sboms: Record<string, Record<string, SbomRecord>>;
@@ -38,7 +43,7 @@ let dir: string;
 function cosign(...args: string[]) {
   const [verb, ...rest] = args;
   return spawnSync(
-    path.join(lucidHome(), "bin", "cosign"),
+    cosignBin,
     [
       verb,
       "--insecure-ignore-tlog=true",
@@ -57,13 +62,28 @@ function cosign(...args: string[]) {
 const verify = (ref: string, key = path.join(dir, "key.pub")) =>
   cosign("verify", "--key", key, ref);
 
+/** The key pair given to the stack, made by cosign, and its password. */
+const KEY_PASSWORD = `pw-${randomBytes(12).toString("hex")}`;
+let givenKey: { private: string; public: string };
+
 beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-verify-"));
+  execFileSync(cosignBin, ["generate-key-pair", "--output-key-prefix", path.join(dir, "given")], {
+    env: { ...process.env, COSIGN_PASSWORD: KEY_PASSWORD },
+    timeout: 60_000,
+  });
+  givenKey = {
+    private: fs.readFileSync(path.join(dir, "given.key"), "utf8"),
+    public: fs.readFileSync(path.join(dir, "given.pub"), "utf8"),
+  };
   ctx = await e2eStack("signing", {
     registry: { push: REGISTRY, repository: "lucid-signing", username: "lucid" },
     rollout: false,
     signing: true,
   });
   await ctx.stack.setConfig("lucid:registryPassword", { value: password(), secret: true });
+  await ctx.stack.setConfig("lucid:signingKey", { value: givenKey.private, secret: true });
+  await ctx.stack.setConfig("lucid:signingKeyPassword", { value: KEY_PASSWORD, secret: true });
   const up = await ctx.stack.up({ onOutput: ctx.onOutput });
   expect(up.summary.result).toBe("succeeded");
   const signing = up.outputs.signing.value as {
@@ -71,7 +91,6 @@ beforeAll(async () => {
     sboms: Record<string, Record<string, SbomRecord>>;
   };
   ({ publicKey, sboms } = signing);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-verify-"));
   fs.writeFileSync(path.join(dir, "key.pub"), publicKey);
   writeOfflineFiles(dir);
   writeDockerConfig(dir, { address: REGISTRY, username: "lucid", password: password() });
@@ -82,7 +101,7 @@ afterAll(() => {
 });
 
 test("the public key is an output, and every pushed image has an SBOM per platform", () => {
-  expect(publicKey).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\s*$/);
+  expect(publicKey.trim()).toBe(givenKey.public.trim());
   expect(Object.keys(sboms).sort()).toEqual([...TAGS].sort());
   for (const tag of TAGS) {
     expect(Object.keys(sboms[tag]).sort()).toEqual(PLATFORMS);
@@ -158,6 +177,20 @@ test.each([
   },
 );
 
+test("neither the key nor its password is in the state (history, backups) or the run's output", () => {
+  const keyLines = givenKey.private.split("\n").slice(1, -2);
+  expect(keyLines.length).toBeGreaterThan(2);
+  const secrets: Record<string, string> = {
+    ...Object.fromEntries(keyLines.map((l, i) => [`signing key line ${i + 1}`, l])),
+    "signing key password": KEY_PASSWORD,
+    "registry password": password(),
+  };
+  const state = filesUnder(path.join(ctx.dir, "state"));
+  expect(state.filter((f) => f.file.includes("history")).length).toBeGreaterThan(0);
+  const log = [{ file: "the run's output", text: ctx.log.join("") }];
+  expect(filesHolding([...state, ...log], secrets)).toEqual([]);
+});
+
 test("a no-op up signs nothing again: no change, the signatures as they were", async () => {
   const before = spawnSync(
     "curl",
@@ -176,14 +209,10 @@ test("a no-op up signs nothing again: no change, the signatures as they were", a
 
 test("a key that is not the stack's verifies nothing", () => {
   const other = path.join(dir, "other");
-  execFileSync(
-    path.join(lucidHome(), "bin", "cosign"),
-    ["generate-key-pair", "--output-key-prefix", other],
-    {
-      env: { ...process.env, COSIGN_PASSWORD: "x" },
-      timeout: 60_000,
-    },
-  );
+  execFileSync(cosignBin, ["generate-key-pair", "--output-key-prefix", other], {
+    env: { ...process.env, COSIGN_PASSWORD: "x" },
+    timeout: 60_000,
+  });
   const r = verify(`${REPOSITORY}:api-server`, `${other}.pub`);
   expect(r.status).not.toBe(0);
   expect(r.stderr).toMatch(/no matching (signatures|attestations)/);
