@@ -254,7 +254,11 @@ describe("defineLucid and lucid:signing", () => {
     expect(seen.filter((r) => r.type.endsWith(":SigningKey")).map((r) => r.name)).toEqual([
       "lucid-signing-key",
     ]);
-    expect(signatures().map((r) => r.name).sort()).toEqual(components().sort());
+    expect(
+      signatures()
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(components().sort());
     const api = signatures().find((r) => r.name === "api-server")!.inputs;
     expect(api.index).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(Object.keys(api.platforms as object)).toEqual(["linux/amd64", "linux/arm64"]);
