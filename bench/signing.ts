@@ -41,10 +41,10 @@ async function main() {
     await ctx.stack.setConfig("lucid:signing", { value: "true" });
     const started: Record<string, number> = {};
     const took: Record<string, number> = {};
+    const signingType = /^pulumi-nodejs:dynamic\/lucid:(ImageSignature|SigningKey)$/;
     const onEvent = (e: EngineEvent) => {
       const pre = e.resourcePreEvent?.metadata;
-      if (pre?.type.startsWith("pulumi-nodejs:dynamic:Resource") || pre?.type.includes("lucid"))
-        started[pre.urn] = now();
+      if (pre && signingType.test(pre.type)) started[pre.urn] = now();
       const out = e.resOutputsEvent?.metadata;
       if (out && started[out.urn]) took[out.urn.split("::").pop()!] = now() - started[out.urn];
     };

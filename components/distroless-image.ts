@@ -35,14 +35,7 @@ export interface DistrolessImageArgs {
    */
   readonly registryCache?: boolean;
   /** Sign the index and each platform with this key, each platform's SBOM attached. */
-  readonly signing?: ImageSigning;
-}
-
-/** How pushed images are signed: the key, and who hears of each image's SBOMs. */
-export interface ImageSigning {
-  readonly key: SigningKey;
-  /** Told each signed image's tag and its SBOMs by platform (for the stack's outputs). */
-  readonly onSigned?: (tag: string, sboms: pulumi.Output<Record<string, SbomRecord>>) => void;
+  readonly signingKey?: SigningKey;
 }
 
 /** A registry login: `address` is the registry host (`docker.io`, `10.250.0.1:5000`). */
@@ -95,6 +88,10 @@ export class DistrolessImage extends pulumi.ComponentResource {
   public readonly ref: pulumi.Output<string>;
   /** Each platform's image digest. */
   public readonly digests: pulumi.Output<Record<string, string>>;
+  /** The index's tag in the repository. */
+  public readonly tag: string;
+  /** With a signing key: each platform's SBOM as attached (its digest, packages, size, hash). */
+  public readonly sboms?: pulumi.Output<Record<string, SbomRecord>>;
 
   constructor(name: string, args: DistrolessImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lucid:images:DistrolessImage", name, {}, opts);
@@ -109,21 +106,21 @@ export class DistrolessImage extends pulumi.ComponentResource {
     this.digests = pulumi
       .all(perPlatform.map((i) => i.digest))
       .apply((ds) => Object.fromEntries(platforms.map((p, n) => [p, ds[n]])));
-    if (args.signing) {
-      const signature = new ImageSignature(
+    this.tag = args.tag;
+    if (args.signingKey) {
+      this.sboms = new ImageSignature(
         name,
         {
           repository: args.repository,
           ref: this.ref,
           digests: this.digests,
-          key: args.signing.key,
+          key: args.signingKey,
           registryAuth: args.registryAuth,
         },
         { parent: this },
-      );
-      args.signing.onSigned?.(args.tag, signature.sboms);
+      ).sboms;
     }
-    this.registerOutputs({ ref: this.ref, digests: this.digests });
+    this.registerOutputs({ ref: this.ref, digests: this.digests, sboms: this.sboms });
   }
 
   private buildFor(

@@ -68,15 +68,16 @@ export const offlineFlags = (dir: string): string[] => [
   path.join(dir, "trusted-root.json"),
 ];
 
-/** A docker config holding only this login (cosign and Syft read DOCKER_CONFIG). */
-export function writeDockerConfig(dir: string, login?: RegistryLogin): void {
-  const auths = login
-    ? {
-        [login.address]: {
-          auth: Buffer.from(`${login.username}:${login.password}`).toString("base64"),
-        },
-      }
-    : {};
+/** The key a docker config files a registry's login under: Docker Hub's is its v1 URL. */
+export const authKeyOf = (address: string): string =>
+  ["docker.io", "index.docker.io", "registry-1.docker.io"].includes(address)
+    ? "https://index.docker.io/v1/"
+    : address;
+
+/** A docker config holding only this login (cosign and Syft read DOCKER_CONFIG), mode 600. */
+export function writeDockerConfig(dir: string, login: RegistryLogin): void {
+  const auth = Buffer.from(`${login.username}:${login.password}`).toString("base64");
+  const auths = { [authKeyOf(login.address)]: { auth } };
   fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ auths }), { mode: 0o600 });
 }
 
@@ -142,9 +143,10 @@ export function signImage(
 ): Promise<Record<string, SbomRecord>> {
   return inScratch(async (dir) => {
     writeOfflineFiles(dir);
-    writeDockerConfig(dir, request.registryAuth);
+    // With a login of the stack's own, that login alone; without one, the user's `docker login`.
+    if (request.registryAuth) writeDockerConfig(dir, request.registryAuth);
     const env = {
-      DOCKER_CONFIG: dir,
+      ...(request.registryAuth ? { DOCKER_CONFIG: dir } : {}),
       COSIGN_PRIVATE_KEY: request.privateKey,
       COSIGN_PASSWORD: request.password,
       SYFT_CHECK_FOR_APP_UPDATE: "false",

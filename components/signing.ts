@@ -4,6 +4,8 @@ import type { RegistryLogin, SbomRecord } from "./signing-remote";
 
 /** Bump when what a signature holds changes: every image is then signed again. */
 const PROVIDER_VERSION = "1";
+/** The key's provider's version (state keeps the code of the last update). */
+const KEY_PROVIDER_VERSION = "1";
 
 /** The signing work: the running checkout's components/signing-remote (see checkoutCode). */
 const remote = () => checkoutCode<typeof import("./signing-remote")>("signing-remote");
@@ -12,16 +14,24 @@ interface KeyInputs {
   /** lucid:signingKey and its password when given; empty: the stack makes a key. */
   privateKey: string;
   password: string;
+  providerVersion: string;
 }
 interface KeyOutputs extends KeyInputs {
   publicKey: string;
+  /** Whether the key was given (lucid:signingKey) rather than made by the stack. */
+  given: boolean;
 }
 
 /** The provider behind SigningKey; exported so diff is tested directly. */
 export const signingKeyProvider: pulumi.dynamic.ResourceProvider = {
-  // A given key that changes, or one given where the stack made its own: another key.
+  // Another key: a given one or its password that changes (read again, which proves the password),
+  // one given where the stack made its own, or none given where one was (the stack then makes its
+  // own). The stack's own key stays while none is given.
   async diff(_id: string, olds: KeyOutputs, news: KeyInputs) {
-    const changed = news.privateKey !== "" && news.privateKey !== olds.privateKey;
+    const changed =
+      news.privateKey !== ""
+        ? news.privateKey !== olds.privateKey || news.password !== olds.password
+        : olds.given === true;
     return {
       changes: changed,
       replaces: changed ? ["privateKey"] : [],
@@ -31,12 +41,13 @@ export const signingKeyProvider: pulumi.dynamic.ResourceProvider = {
 
   async create(inputs: KeyInputs) {
     const r = await remote();
-    const pair = inputs.privateKey
+    const given = inputs.privateKey !== "";
+    const pair = given
       ? { ...inputs, publicKey: await r.publicKeyOf(inputs.privateKey, inputs.password) }
       : await r.generateKeyPair();
     const { createHash } = await import("crypto");
     const id = createHash("sha256").update(pair.publicKey).digest("hex").slice(0, 16);
-    return { id, outs: pair };
+    return { id, outs: { ...pair, providerVersion: inputs.providerVersion, given } };
   },
 };
 
@@ -61,7 +72,9 @@ export class SigningKey extends pulumi.dynamic.Resource {
       {
         privateKey: pulumi.secret(args.privateKey ?? ""),
         password: pulumi.secret(args.password ?? ""),
+        providerVersion: KEY_PROVIDER_VERSION,
         publicKey: undefined,
+        given: undefined,
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["privateKey", "password"] }),
       "lucid",
@@ -100,6 +113,10 @@ const loginOf = (i: SignatureInputs): RegistryLogin | undefined =>
     ? { address: i.registryAddress, username: i.registryUser, password: i.registryPassword }
     : undefined;
 
+/** Whether NEWS asks for a signature OLDS did not make (new digests, key, place or code). */
+const resigns = (olds: SignatureInputs, news: SignatureInputs) =>
+  SIGNED.some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+
 /** What a previous run signed that this one need not sign again: same key, place and code. */
 export function stillSigned(olds: SignatureOutputs, news: SignatureInputs) {
   const same = (["repository", "publicKey", "providerVersion"] as const).every(
@@ -111,11 +128,10 @@ export function stillSigned(olds: SignatureOutputs, news: SignatureInputs) {
 /** The provider behind ImageSignature; exported so diff is tested directly. */
 export const imageSignatureProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: SignatureOutputs, news: SignatureInputs) {
-    const changed = SIGNED.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
     const rotated = (["privateKey", "password", "registryUser", "registryPassword"] as const).some(
       (k) => olds[k] !== news[k],
     );
-    return { changes: changed.length > 0 || rotated, replaces: [], deleteBeforeReplace: false };
+    return { changes: resigns(olds, news) || rotated, replaces: [], deleteBeforeReplace: false };
   },
 
   async create(inputs: SignatureInputs) {
@@ -124,8 +140,7 @@ export const imageSignatureProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async update(_id: string, olds: SignatureOutputs, news: SignatureInputs) {
-    const resign = SIGNED.some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-    if (!resign) return { outs: { ...news, sboms: olds.sboms } }; // new credentials only
+    if (!resigns(olds, news)) return { outs: { ...news, sboms: olds.sboms } }; // credentials only
     const sboms = await (
       await remote()
     ).signImage({ ...news, registryAuth: loginOf(news) }, stillSigned(olds, news));
@@ -133,6 +148,14 @@ export const imageSignatureProvider: pulumi.dynamic.ResourceProvider = {
   },
   // delete: signatures stay in the registry beside the images they sign (those are kept too).
 };
+
+/** The digest of a ref by digest (`<repository>[:tag]@sha256:<hex>`); any other ref is refused. */
+export function indexDigestOf(ref: string): string {
+  const digest = ref.slice(ref.lastIndexOf("@") + 1);
+  if (!ref.includes("@") || !/^sha256:[0-9a-f]{64}$/.test(digest))
+    throw new Error(`an image to sign must be named by its digest, not ${ref}`);
+  return digest;
+}
 
 export interface ImageSignatureArgs {
   /** Registry host and repository of the image. */
@@ -165,7 +188,7 @@ export class ImageSignature extends pulumi.dynamic.Resource {
       name,
       {
         repository: args.repository,
-        index: pulumi.output(args.ref).apply((r) => r.slice(r.indexOf("@") + 1)),
+        index: pulumi.output(args.ref).apply(indexDigestOf),
         platforms: args.digests,
         privateKey: args.key.privateKey,
         password: args.key.password,

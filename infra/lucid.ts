@@ -5,9 +5,8 @@ import {
   type ComposeSpec,
   type ServiceEnv,
 } from "../components/compose";
-import { DistrolessImage, type ImageSigning } from "../components/distroless-image";
+import { DistrolessImage } from "../components/distroless-image";
 import { SigningKey } from "../components/signing";
-import type { SbomRecord } from "../components/signing-remote";
 import { byDigest, viaRegistry } from "../components/image-ref";
 import { ApiToken } from "../components/api-token";
 import { PiRollout } from "../components/pi-rollout";
@@ -43,15 +42,13 @@ const INTERNAL_NETWORKS = ["backend", "tor"];
  * compose set on the Pi, rolled out over SSH and health-gated.
  */
 export function defineLucid(cfg: StackConfig, packages: PackageArgs) {
-  const sboms: Record<string, pulumi.Output<Record<string, SbomRecord>>> = {};
   const key = cfg.signing ? new SigningKey("lucid-signing-key", cfg.signingKey ?? {}) : undefined;
-  const signing = key && {
-    key,
-    onSigned: (tag: string, s: (typeof sboms)[string]) => (sboms[tag] = s),
+  const { services: images, pushed } = buildImages(cfg, packages, key);
+  /** The key's public half (for `cosign verify --key`), and each image's SBOMs by tag, platform. */
+  const signed = key && {
+    publicKey: key.publicKey,
+    sboms: pulumi.all(Object.fromEntries(pushed.map((i) => [i.tag, i.sboms!]))),
   };
-  const images = buildImages(cfg, packages, signing);
-  /** The key's public half (for `cosign verify --key`), and each image's SBOMs by platform. */
-  const signed = key && { publicKey: key.publicKey, sboms: pulumi.all(sboms) };
   const onPi = (s: ServiceSpec) =>
     images[s.name].ref.apply((ref) =>
       byDigest(viaRegistry(ref, cfg.registry.push, cfg.registry.pull)),
@@ -167,12 +164,15 @@ function serviceOnPi<I, N>(s: ServiceSpec, image: I, environment: N, pi: PiPlace
   } satisfies Omit<ComposeService, "image" | "name" | "environment"> & { image: I; environment: N };
 }
 
-/** The runtime bases, the probe and the five services, for every platform of the stack. */
+/**
+ * The runtime bases, the probe and the five services, for every platform of the stack: the
+ * services by name, and every image pushed.
+ */
 function buildImages(
   cfg: StackConfig,
   packages: PackageArgs,
-  signing?: ImageSigning,
-): Record<string, DistrolessImage> {
+  signingKey?: SigningKey,
+): { services: Record<string, DistrolessImage>; pushed: DistrolessImage[] } {
   const repository = `${cfg.registry.push}/${cfg.registry.repository}`;
   const registryAuth = cfg.registryAuth && { address: cfg.registry.push, ...cfg.registryAuth };
   const common = {
@@ -181,7 +181,7 @@ function buildImages(
     builder: cfg.builder, // docker-build refuses the Engine's legacy `docker` driver
     registryAuth,
     registryCache: cfg.registry.buildCache,
-    signing,
+    signingKey,
   };
   const runtime = runtimeBases(cfg, common, packages);
   const probe = new DistrolessImage("lucid-probe", {
@@ -192,7 +192,7 @@ function buildImages(
     stages: { builder: cfg.bases.builder },
     labels: labels("lucid-probe", [imageContext("common/probe")]),
   });
-  return Object.fromEntries(
+  const services = Object.fromEntries(
     SERVICES.map((s) => [
       s.name,
       new DistrolessImage(s.name, {
@@ -202,7 +202,7 @@ function buildImages(
         platformBuildArgs: packages(s.debian),
         stages: {
           builder: cfg.bases.builder,
-          runtime: runtime[s.base],
+          runtime: runtime.refs[s.base],
           probe: probe.ref.apply(byDigest),
         },
         namedContexts: { common: imageContext("common") },
@@ -210,4 +210,5 @@ function buildImages(
       }),
     ]),
   );
+  return { services, pushed: [...runtime.images, probe, ...Object.values(services)] };
 }

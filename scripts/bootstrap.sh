@@ -19,7 +19,6 @@ read -r -a suites <<<"${LUCID_DEBIAN_SUITES:-${LUCID_DEBIAN_SUITE:-bookworm}}"
 # LUCID_CONTAINER_BUILDER=1 (the tests): a docker-container buildx builder, as Docker Desktop has.
 {
   bash "$here/go-tools.sh" all &&
-    bash "$here/go-tools.sh" signing &&
     if [[ -n "${LUCID_PI_COMPOSE_V2:-}" ]]; then bash "$here/go-tools.sh" compose; fi &&
     if [[ -n "${LUCID_LANGUAGE_HOST:-}" ]]; then bash "$here/go-tools.sh" language-host; fi &&
     if [[ -n "${LUCID_FERRETDB:-}" ]]; then bash "$here/go-tools.sh" ferretdb; fi &&
@@ -34,9 +33,14 @@ apt_install shellcheck # `npm run lint` checks every shell program with it
 for suite in "${suites[@]}"; do bash "$here/debian-base.sh" --rootfs-only "$suite"; done
 
 wait "$go_job" || die "building the Go tools failed (see above)"
+# The signing tools (cosign and Syft) are needed by `up` alone, after every image is built: their
+# build runs beside BuildKit's start, the builder bases' pushes and the container builder.
+bash "$here/go-tools.sh" signing &
+signing_job=$!
 [[ -z "${LUCID_PI_COMPOSE_V2:-}" ]] || bash "$here/pi-compose-v2.sh"
 bash "$here/buildkit.sh"
 for suite in "${suites[@]}"; do bash "$here/debian-base.sh" "$suite"; done
 [[ -z "${LUCID_CONTAINER_BUILDER:-}" ]] || bash "$here/buildkit-container.sh"
+wait "$signing_job" || die "building the signing tools (cosign, Syft) failed (see above)"
 mkdir -p "$LUCID_HOME/state"
 log "all local parts ready in $(duration $((SECONDS - start)))"

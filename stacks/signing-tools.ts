@@ -36,7 +36,7 @@ export function signingToolProblems(
           `~/.cache/lucid/bin; put that on PATH), ${off}`,
       ];
     if (r.error || r.status !== 0) {
-      const why = r.error?.message ?? r.stderr.trim().split("\n").at(-1) ?? `exit ${r.status}`;
+      const why = r.error?.message || r.stderr.trim().split("\n").at(-1) || `exit ${r.status}`;
       return [`${NAMESPACE}:signing: \`${tool} version\` failed (${why}), ${off}`];
     }
     return [];

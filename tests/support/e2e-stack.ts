@@ -8,11 +8,6 @@ import { machineWorkDir, trackedConfig } from "../../stacks/work-dir";
 import { lucidHome, openStack, PROJECT_DIR } from "../../stacks/workspace";
 
 /**
- * A throwaway stack on the real local parts: its own backend and work directory, the dev stack's
- * config with its own repository (so it never touches the dev stack's images or state), and
- * without signing unless OVERRIDES turn it on.
- */
-/**
  * The program as `npm run build` compiled it: a dynamic provider's code is serialized and run by
  * plain node in another process, so it must come from JavaScript, not from ts-jest's sources.
  */
@@ -23,6 +18,11 @@ function builtProgram(): auto.PulumiFn {
   return require(built) as auto.PulumiFn;
 }
 
+/**
+ * A throwaway stack on the real local parts: its own backend and work directory, the dev stack's
+ * config with its own repository (so it never touches the dev stack's images or state), and
+ * without signing unless OVERRIDES turn it on.
+ */
 export async function e2eStack(
   name: string,
   overrides: Record<string, unknown> = {},

@@ -5,8 +5,19 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { imageSignatureProvider, signingKeyProvider, stillSigned } from "../../components/signing";
-import { runTool, signImage, spdxPackages } from "../../components/signing-remote";
+import {
+  imageSignatureProvider,
+  indexDigestOf,
+  signingKeyProvider,
+  stillSigned,
+} from "../../components/signing";
+import {
+  authKeyOf,
+  runTool,
+  signImage,
+  spdxPackages,
+  writeDockerConfig,
+} from "../../components/signing-remote";
 import { signingToolProblems } from "../../stacks/signing-tools";
 
 const SECRETS = { privateKey: "PRIVATE-s3cr3t-KEY", password: "pw-s3cr3t", registry: "reg-s3cr3t" };
@@ -121,6 +132,35 @@ describe("signImage", () => {
     for (const c of made.filter((m) => m.tool === "syft")) expect(c.update).toBe("false");
   });
 
+  test("without a login of the stack's own, the user's docker login is used (no DOCKER_CONFIG of ours)", async () => {
+    const { registryAuth: _, ...anonymous } = REQUEST;
+    const before = process.env.DOCKER_CONFIG;
+    delete process.env.DOCKER_CONFIG;
+    try {
+      await signImage(anonymous);
+    } finally {
+      if (before !== undefined) process.env.DOCKER_CONFIG = before;
+    }
+    expect(callsMade().map((c) => c.auths)).toEqual(callsMade().map(() => null));
+  });
+
+  test("a Docker Hub login is filed where cosign and Syft look for it; the file is mode 600", () => {
+    expect(authKeyOf("docker.io")).toBe("https://index.docker.io/v1/");
+    expect(authKeyOf("index.docker.io")).toBe("https://index.docker.io/v1/");
+    expect(authKeyOf("10.250.0.1:5001")).toBe("10.250.0.1:5001");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-dockercfg-"));
+    try {
+      writeDockerConfig(dir, { address: "docker.io", username: "u", password: "p" });
+      const file = path.join(dir, "config.json");
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      expect(JSON.parse(fs.readFileSync(file, "utf8"))).toEqual({
+        auths: { "https://index.docker.io/v1/": { auth: Buffer.from("u:p").toString("base64") } },
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("its scratch files (the login, the SBOMs) are gone afterwards, also after a failure", async () => {
     const scratch = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("lucid-signing-"));
     const before = scratch();
@@ -142,7 +182,8 @@ describe("signImage", () => {
       platforms: { ...REQUEST.platforms, "linux/arm64": D("c") },
     };
     const records = await signImage(next, first);
-    expect(summary().filter((c) => !c.startsWith("syft"))).toEqual([
+    expect(summary()).toEqual([
+      expect.stringMatching(/^syft scan spdx-json=.*sbom-linux-arm64/),
       `cosign attest 10.250.0.1:5001/lucid@${D("c")}`,
       `cosign sign 10.250.0.1:5001/lucid@${D("c")}`,
       `cosign sign 10.250.0.1:5001/lucid@${D("1")}`,
@@ -188,20 +229,38 @@ describe("the providers", () => {
     expect(stillSigned({ ...outs, sboms }, { ...inputs, repository: "elsewhere" })).toEqual({});
   });
 
-  test("the signing key: a given key that changes is replaced; the stack's own key stays", async () => {
-    const olds = { privateKey: "K1", password: "p", publicKey: "PUB" };
-    expect(
-      await signingKeyProvider.diff!("id", olds, { privateKey: "K1", password: "p" }),
-    ).toMatchObject({ changes: false });
-    expect(
-      await signingKeyProvider.diff!("id", olds, { privateKey: "K2", password: "p" }),
-    ).toMatchObject({
-      changes: true,
-      replaces: ["privateKey"],
+  test("the signing key: another given key or password is a new key; the stack's own stays until one is given", async () => {
+    const diff = (olds: object, news: object) =>
+      signingKeyProvider.diff!("id", olds, { providerVersion: "1", ...news });
+    const given = { privateKey: "K1", password: "p", publicKey: "PUB", given: true };
+    const made = { privateKey: "M", password: "q", publicKey: "PUB2", given: false };
+    const replaced = { changes: true, replaces: ["privateKey"] };
+    expect(await diff(given, { privateKey: "K1", password: "p" })).toMatchObject({
+      changes: false,
     });
-    expect(
-      await signingKeyProvider.diff!("id", olds, { privateKey: "", password: "" }),
-    ).toMatchObject({ changes: false });
+    expect(await diff(given, { privateKey: "K2", password: "p" })).toMatchObject(replaced);
+    expect(await diff(given, { privateKey: "K1", password: "p2" })).toMatchObject(replaced);
+    // lucid:signingKey removed: the stack makes its own, it does not keep signing with the user's
+    expect(await diff(given, { privateKey: "", password: "" })).toMatchObject(replaced);
+    expect(await diff(made, { privateKey: "", password: "" })).toMatchObject({ changes: false });
+    expect(await diff(made, { privateKey: "K1", password: "p" })).toMatchObject(replaced);
+  });
+
+  test("new registry credentials alone: stored, nothing signed again", async () => {
+    const sboms = { "linux/amd64": { digest: D("a"), packages: 1, bytes: 1, sha256: "h" } };
+    const r = await imageSignatureProvider.update!(
+      "id",
+      { ...outs, sboms },
+      { ...inputs, registryPassword: "rotated" },
+    );
+    expect(r.outs).toMatchObject({ registryPassword: "rotated", sboms });
+    expect(callsMade()).toEqual([]);
+  });
+
+  test("the index is signed by its digest; a ref without one is refused", () => {
+    expect(indexDigestOf(`r:5000/lucid:tag@${D("e")}`)).toBe(D("e"));
+    expect(() => indexDigestOf("r:5000/lucid:tag")).toThrow(/must be named by its digest/);
+    expect(() => indexDigestOf("r@sha256:short")).toThrow(/must be named by its digest/);
   });
 });
 
