@@ -57,6 +57,18 @@ export interface StageImages {
 
 const arch = (p: Platform): string => p.split("/")[1];
 
+/**
+ * Every image's time, for builds that give the same image for the same inputs: BuildKit sets the
+ * image's and its history's times from it, and the export clamps every file's mtime to it
+ * (`rewrite-timestamp`). A fixed time rather than a commit's: the sources' commit is not an input
+ * here (a commit id would rebuild every image on every commit). 0, like ko's, says plainly that
+ * it is no build time.
+ */
+export const SOURCE_DATE_EPOCH = "0";
+
+/** The push: to the registry, each file's mtime clamped to SOURCE_DATE_EPOCH. */
+const REPRODUCIBLE_PUSH = "type=registry,rewrite-timestamp=true";
+
 const registryCache = (ref: pulumi.Input<string>) => ({
   cacheFrom: [{ registry: { ref } }],
   cacheTo: [
@@ -145,11 +157,13 @@ export class DistrolessImage extends pulumi.ComponentResource {
           ...stageArgs(args.stages),
           ...(args.buildArgs ?? {}),
           ...(args.platformBuildArgs?.(platform) ?? {}),
+          SOURCE_DATE_EPOCH,
         },
         builder: args.builder ? { name: args.builder } : undefined,
         labels: args.labels,
         tags: [tag],
-        push: true,
+        push: false, // the export below pushes, with its timestamps rewritten
+        exports: [{ raw: REPRODUCIBLE_PUSH }],
         registries: args.registryAuth ? [args.registryAuth] : undefined,
         ...(args.registryCache
           ? registryCache(

@@ -2,7 +2,8 @@
 // Desktop and `docker buildx create` make (scripts/buildkit-container.sh: lucid-container, its
 // BuildKit image built here), builds and pushes the whole set for both platforms through a
 // build-only stack (lucid:rollout false, lucid:builder lucid-container). And a builder that does
-// not exist, or is not running: the error names it, and nothing is pushed.
+// not exist, or is not running: the error names it, and nothing is pushed. And the same inputs
+// built by the lucid builder give the same images (reproducible builds).
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { SERVICE_NAMES } from "../../infra/services";
@@ -42,14 +43,21 @@ function tags(repository: string): string[] {
   return (JSON.parse(r.stdout || "{}") as { tags?: string[] }).tags ?? [];
 }
 
+/** What the docker-container builder built: each service's digest per platform. */
+let containerBuilt: Record<string, Record<string, string>> | undefined;
+
 test("a docker-container builder builds and pushes the set, both platforms", async () => {
   expect(buildx(["inspect", "lucid-container"]).stdout).toMatch(/Driver: +docker-container/);
   const ctx = await buildOnly("builder-container", "lucid-container", "lucid-e2e-container");
   try {
     const result = await ctx.stack.up({ onOutput: ctx.onOutput });
     expect(result.summary.result).toBe("succeeded");
-    const services = result.outputs.services.value as Record<string, { ref: string }>;
+    const services = result.outputs.services.value as Record<
+      string,
+      { ref: string; digests: Record<string, string> }
+    >;
     expect(Object.keys(services).sort()).toEqual([...SERVICE_NAMES].sort());
+    containerBuilt = Object.fromEntries(SERVICE_NAMES.map((n) => [n, services[n].digests]));
     for (const name of SERVICE_NAMES) {
       const [repo, digest] = services[name].ref.slice(`${REGISTRY}/`.length).split("@");
       const { status, body } = await getManifest(REGISTRY, repo, digest);
@@ -60,6 +68,27 @@ test("a docker-container builder builds and pushes the set, both platforms", asy
     expect(ctx.log.join("")).toMatch(
       /building with "lucid-container" instance using docker-container driver/,
     );
+  } finally {
+    await ctx.stack.destroy({ onOutput: ctx.onOutput }).catch(() => undefined);
+    ctx.cleanup();
+  }
+});
+
+// Reproducible builds: the same inputs built by another BuildKit, with a cache of its own (the
+// lucid builder: another daemon, another Engine, never sharing a layer with lucid-container), give
+// the same image, byte for byte, for every service of both base kinds and both platforms.
+// (BuildKit's times come from SOURCE_DATE_EPOCH, the export clamps file times: DistrolessImage.)
+test("the lucid builder builds the same inputs into the same images: the same digests", async () => {
+  expect(containerBuilt).toBeDefined();
+  const ctx = await buildOnly("builder-remote", "lucid", "lucid-e2e-remote");
+  try {
+    const result = await ctx.stack.up({ onOutput: ctx.onOutput });
+    const services = result.outputs.services.value as Record<
+      string,
+      { digests: Record<string, string> }
+    >;
+    for (const name of SERVICE_NAMES)
+      expect([name, services[name].digests]).toEqual([name, containerBuilt![name]]);
   } finally {
     await ctx.stack.destroy({ onOutput: ctx.onOutput }).catch(() => undefined);
     ctx.cleanup();

@@ -61,6 +61,9 @@ function cosign(...args: string[]) {
 }
 const verify = (ref: string, key = path.join(dir, "key.pub")) =>
   cosign("verify", "--key", key, ref);
+/** `cosign verify-attestation` of IMAGE's SPDX SBOM with the stack's public key. */
+const verifySbom = (image: string) =>
+  cosign("verify-attestation", "--key", path.join(dir, "key.pub"), "--type", "spdxjson", image);
 
 /** The key pair given to the stack, made by cosign, and its password. */
 const KEY_PASSWORD = `pw-${randomBytes(12).toString("hex")}`;
@@ -118,14 +121,7 @@ test.each(TAGS)("cosign verifies %s: its tag, each platform, each SBOM attestati
   for (const p of PLATFORMS) {
     const image = `${REPOSITORY}@${sboms[tag][p].digest}`;
     expect(verify(image).status).toBe(0);
-    const att = cosign(
-      "verify-attestation",
-      "--key",
-      path.join(dir, "key.pub"),
-      "--type",
-      "spdxjson",
-      image,
-    );
+    const att = verifySbom(image);
     expect([att.status, att.stderr.slice(-300)]).toEqual([0, expect.any(String)]);
   }
 });
@@ -134,14 +130,7 @@ test.each(TAGS)("cosign verifies %s: its tag, each platform, each SBOM attestati
 function attestedSbom(image: string): {
   packages: { name: string; versionInfo?: string; externalRefs?: { referenceLocator: string }[] }[];
 } {
-  const att = cosign(
-    "verify-attestation",
-    "--key",
-    path.join(dir, "key.pub"),
-    "--type",
-    "spdxjson",
-    image,
-  );
+  const att = verifySbom(image);
   expect(att.status).toBe(0);
   const envelope = JSON.parse(att.stdout.trim().split("\n").at(-1)!) as { payload: string };
   const statement = JSON.parse(Buffer.from(envelope.payload, "base64").toString("utf8"));

@@ -38,16 +38,18 @@ describe("DistrolessImage", () => {
     ]);
   });
 
-  test("each platform is pushed under its own tag", () => {
+  test("each platform is pushed under its own tag, reproducibly (a fixed time, file times clamped)", () => {
     const arm = seen.find((r) => r.name === "tor-proxy-linux-arm64")!;
     expect(arm.inputs).toMatchObject({
       platforms: ["linux/arm64"],
-      push: true,
+      push: false,
+      exports: [{ raw: "type=registry,rewrite-timestamp=true" }],
       tags: ["docker.io/pickme/lucid:tor-proxy-arm64"],
       buildArgs: {
         BUILDER_IMAGE: "debian:bookworm-slim",
         RUNTIME_IMAGE: "base@sha256:1",
         PROBE_IMAGE: "probe@sha256:2",
+        SOURCE_DATE_EPOCH: "0",
       },
       context: {
         location: "infra/images/tor-proxy",
