@@ -1,20 +1,16 @@
 // The program: load the stack's config (all of it validated before any resource exists), check
-// its buildx builder, define the graph, export its outputs. The only side effects of this project
+// this machine (its buildx builder, the signing tools), define the graph, export its outputs. The only side effects of this project
 // live here.
 import { debianPackageArgs } from "./infra/debian-packages";
 import { defineLucid } from "./infra/lucid";
 import { SERVICES } from "./infra/services";
-import { builderProblems, inspectBuilder } from "./stacks/builder-check";
 import { ConfigError, loadConfig } from "./stacks/config";
 import { lucidHome } from "./stacks/lucid-home";
-import { signingToolProblems } from "./stacks/signing-tools";
+import { machineProblems } from "./stacks/preflight";
 
 export = async () => {
   const cfg = loadConfig(SERVICES.map((s) => s.name));
-  const problems = [
-    ...builderProblems(cfg.builder, inspectBuilder(cfg.builder)),
-    ...signingToolProblems(cfg.signing),
-  ];
+  const problems = machineProblems(cfg);
   if (problems.length) throw new ConfigError(problems);
   return defineLucid(cfg, debianPackageArgs(cfg.bases.debian, cfg.bases.mirror, lucidHome()));
 };

@@ -23,8 +23,7 @@ import { pendingUpdates, updatesReport, type ImageSet } from "../stacks/package-
 import { newPins } from "../stacks/base-pins";
 import { viaRegistry } from "../components/image-ref";
 import { basesSchema, checkConfig, ConfigError, isSecretKey } from "../stacks/config";
-import { builderProblems, inspectBuilder } from "../stacks/builder-check";
-import { signingToolProblems } from "../stacks/signing-tools";
+import { machineProblems } from "../stacks/preflight";
 import { setConfigValue } from "../stacks/config-set";
 import { stderrOf, unseenErrors } from "../stacks/run-errors";
 import { SERVICE_NAMES } from "../infra/services";
@@ -263,15 +262,12 @@ async function main(): Promise<void> {
     process.exitCode = await runUpdates(stack);
     return;
   }
-  // A bad config (the builder and the signing tools too) is named here, once and whole, before Pulumi runs anything
-  // (the program checks it too, for the plain CLI; through the engine its error would come
-  // twice, or, in a preview, only on stderr).
+  // A bad config (this machine's builder and signing tools too) is named here, once and whole,
+  // before Pulumi runs anything (the program checks it too, for the plain CLI; through the engine
+  // its error would come twice, or, in a preview, only on stderr).
   if (args.command === "up" || args.command === "preview") {
     const settings = await settingsOf(stack);
-    const problems = [
-      ...builderProblems(settings.builder, inspectBuilder(settings.builder)),
-      ...signingToolProblems(settings.signing),
-    ];
+    const problems = machineProblems(settings);
     if (problems.length > 0) throw new ConfigError(problems);
   }
   process.exitCode = await run(args, stack);
