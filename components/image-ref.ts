@@ -19,6 +19,12 @@ export function viaRegistry(ref: string, pushedTo: string, pulledFrom: string): 
   return `${pulledFrom}${ref.slice(pushedTo.length)}`;
 }
 
+/** The digest a pinned reference names (`sha256:…`); an unpinned one is refused. */
+export function digestOf(ref: string): string {
+  if (!isPinned(ref)) throw new Error(`image ${ref} is not pinned by digest`);
+  return ref.slice(ref.lastIndexOf("@") + 1);
+}
+
 /** The image of another digest in the same repository: a platform's, from its index's ref. */
 export function atDigest(ref: string, digest: string): string {
   const name = withoutDigest(ref);

@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkoutCode } from "./checkout-code";
+import type { RegistryAuth } from "./distroless-image";
+import { digestOf } from "./image-ref";
 import type { RegistryLogin, SbomRecord } from "./signing-remote";
 
 /** Bump when what a signature holds changes: every image is then signed again. */
@@ -149,14 +151,6 @@ export const imageSignatureProvider: pulumi.dynamic.ResourceProvider = {
   // delete: signatures stay in the registry beside the images they sign (those are kept too).
 };
 
-/** The digest of a ref by digest (`<repository>[:tag]@sha256:<hex>`); any other ref is refused. */
-export function indexDigestOf(ref: string): string {
-  const digest = ref.slice(ref.lastIndexOf("@") + 1);
-  if (!ref.includes("@") || !/^sha256:[0-9a-f]{64}$/.test(digest))
-    throw new Error(`an image to sign must be named by its digest, not ${ref}`);
-  return digest;
-}
-
 export interface ImageSignatureArgs {
   /** Registry host and repository of the image. */
   readonly repository: pulumi.Input<string>;
@@ -166,11 +160,7 @@ export interface ImageSignatureArgs {
   readonly digests: pulumi.Input<Record<string, string>>;
   readonly key: SigningKey;
   /** Login for the registry; the password a secret. */
-  readonly registryAuth?: {
-    address: pulumi.Input<string>;
-    username: pulumi.Input<string>;
-    password: pulumi.Input<string>;
-  };
+  readonly registryAuth?: RegistryAuth;
 }
 
 /**
@@ -188,7 +178,7 @@ export class ImageSignature extends pulumi.dynamic.Resource {
       name,
       {
         repository: args.repository,
-        index: pulumi.output(args.ref).apply(indexDigestOf),
+        index: pulumi.output(args.ref).apply(digestOf),
         platforms: args.digests,
         privateKey: args.key.privateKey,
         password: args.key.password,

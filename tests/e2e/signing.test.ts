@@ -16,6 +16,7 @@ import { changesOf, e2eStack } from "../support/e2e-stack";
 import { docker, exportFilesystem } from "../support/docker";
 import { recordedPackages } from "../support/dpkg-status";
 import { getManifest } from "../support/registry";
+import { digestOf } from "../../components/image-ref";
 import { filesHolding, filesUnder } from "../support/secrets";
 import { writeDockerConfig, writeOfflineFiles } from "../../components/signing-remote";
 import type { SbomRecord } from "../../components/signing-remote";
@@ -189,7 +190,7 @@ async function signatureIndexes(): Promise<Record<string, string>> {
   const services = (await ctx.stack.outputs()).services.value as Record<string, { ref: string }>;
   const digests = [
     ...Object.values(sboms).flatMap((byPlatform) => Object.values(byPlatform).map((r) => r.digest)),
-    ...Object.values(services).map((s) => s.ref.slice(s.ref.lastIndexOf("@") + 1)),
+    ...Object.values(services).map((s) => digestOf(s.ref)),
   ];
   const found: Record<string, string> = {};
   for (const d of digests) {

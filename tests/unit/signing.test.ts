@@ -5,12 +5,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  imageSignatureProvider,
-  indexDigestOf,
-  signingKeyProvider,
-  stillSigned,
-} from "../../components/signing";
+import { imageSignatureProvider, signingKeyProvider, stillSigned } from "../../components/signing";
 import {
   authKeyOf,
   runTool,
@@ -18,6 +13,7 @@ import {
   spdxPackages,
   writeDockerConfig,
 } from "../../components/signing-remote";
+import { digestOf } from "../../components/image-ref";
 import { signingToolProblems } from "../../stacks/signing-tools";
 
 const SECRETS = { privateKey: "PRIVATE-s3cr3t-KEY", password: "pw-s3cr3t", registry: "reg-s3cr3t" };
@@ -258,9 +254,9 @@ describe("the providers", () => {
   });
 
   test("the index is signed by its digest; a ref without one is refused", () => {
-    expect(indexDigestOf(`r:5000/lucid:tag@${D("e")}`)).toBe(D("e"));
-    expect(() => indexDigestOf("r:5000/lucid:tag")).toThrow(/must be named by its digest/);
-    expect(() => indexDigestOf("r@sha256:short")).toThrow(/must be named by its digest/);
+    expect(digestOf(`r:5000/lucid:tag@${D("e")}`)).toBe(D("e"));
+    expect(() => digestOf("r:5000/lucid:tag")).toThrow(/is not pinned by digest/);
+    expect(() => digestOf("r@sha256:short")).toThrow(/is not pinned by digest/);
   });
 });
 
