@@ -387,15 +387,9 @@ export function parseStackConfig(
   const bases = basesSchema.safeParse(masked.bases);
   if (bases.success) problems.push(...basePinProblems(bases.data));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  const {
-    sshPrivateKey: _,
-    registryPassword: __,
-    apiToken: ___,
-    serviceEnv: ____,
-    signingKey: _____,
-    signingKeyPassword: ______,
-    ...settings
-  } = parsed.data;
+  const settings = Object.fromEntries(
+    Object.entries(parsed.data).filter(([k]) => !(SECRET_KEYS as readonly string[]).includes(k)),
+  ) as Omit<Parsed, (typeof SECRET_KEYS)[number]>;
   return {
     ...settings,
     registry: { ...settings.registry, pull: settings.registry.pull ?? settings.registry.push },
