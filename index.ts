@@ -10,7 +10,7 @@ import { machineProblems } from "./stacks/preflight";
 
 export = async () => {
   const cfg = loadConfig(SERVICES.map((s) => s.name));
-  const problems = machineProblems(cfg);
+  const problems = await machineProblems(cfg);
   if (problems.length) throw new ConfigError(problems);
   return defineLucid(cfg, debianPackageArgs(cfg.bases.debian, cfg.bases.mirror, lucidHome()));
 };

@@ -267,7 +267,7 @@ async function main(): Promise<void> {
   // its error would come twice, or, in a preview, only on stderr).
   if (args.command === "up" || args.command === "preview") {
     const settings = await settingsOf(stack);
-    const problems = machineProblems(settings);
+    const problems = await machineProblems(settings);
     if (problems.length > 0) throw new ConfigError(problems);
   }
   process.exitCode = await run(args, stack);

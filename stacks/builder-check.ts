@@ -1,14 +1,8 @@
-import { spawnSync } from "child_process";
+import { commandResult, type CommandResult } from "./command-result";
 import { NAMESPACE } from "./config";
 
 /** What a `docker buildx` call gave: its exit code (null when it could not run) and output. */
-export interface BuildxResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  /** Set when the call itself failed: no `docker` on PATH (ENOENT), or the time bound. */
-  error?: NodeJS.ErrnoException;
-}
+export type BuildxResult = CommandResult;
 
 const KEY = `${NAMESPACE}:builder`;
 const lastLine = (text: string) =>
@@ -55,10 +49,5 @@ export function builderProblems(name: string, inspect: BuildxResult): string[] {
 }
 
 /** `docker buildx inspect --bootstrap <name>`, bounded (60 s), without a shell. */
-export function inspectBuilder(name: string): BuildxResult {
-  const r = spawnSync("docker", ["buildx", "inspect", "--bootstrap", name], {
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", error: r.error };
-}
+export const inspectBuilder = (name: string): Promise<BuildxResult> =>
+  commandResult("docker", ["buildx", "inspect", "--bootstrap", name], 60_000);

@@ -283,9 +283,9 @@ describe("the tools", () => {
     ).toBe(1);
   });
 
-  test("a missing or broken tool is a config problem naming lucid:signing; off, none", () => {
-    const missing = Object.assign(new Error("spawnSync cosign ENOENT"), { code: "ENOENT" });
-    const problems = signingToolProblems(true, (tool) =>
+  test("a missing or broken tool is a config problem naming lucid:signing; off, none", async () => {
+    const missing = Object.assign(new Error("spawn cosign ENOENT"), { code: "ENOENT" });
+    const problems = await signingToolProblems(true, async (tool) =>
       tool === "cosign"
         ? { status: null, stderr: "", error: missing }
         : { status: 1, stderr: "x\nsyft: bad\n" },
@@ -295,8 +295,8 @@ describe("the tools", () => {
       "lucid:signing: `syft version` failed (syft: bad), or set lucid:signing false",
     ]);
     expect(
-      signingToolProblems(false, () => ({ status: null, stderr: "", error: missing })),
+      await signingToolProblems(false, async () => ({ status: null, stderr: "", error: missing })),
     ).toEqual([]);
-    expect(signingToolProblems(true, () => ({ status: 0, stderr: "" }))).toEqual([]);
+    expect(await signingToolProblems(true, async () => ({ status: 0, stderr: "" }))).toEqual([]);
   });
 });

@@ -1,0 +1,92 @@
+// The machine check before a run (stacks/preflight.ts): its three asks (the buildx builder,
+// cosign, syft) run side by side, each bounded, and every problem is named at once. Fake
+// `docker`, `cosign` and `syft` on PATH; the real ones: tests/e2e/builder.test.ts, bad-config.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { commandResult } from "../../stacks/command-result";
+import { machineProblems } from "../../stacks/preflight";
+
+const PATH = process.env.PATH;
+let bin: string;
+
+/**
+ * A fake tool that answers only once all three asks have started (it waits 2.5 s at most): asked
+ * one after another, each would wait alone and fail.
+ */
+const TOGETHER = `#!/bin/sh
+me="$(basename "$0")"
+touch "$FAKE_DIR/started-$me"
+i=0
+while [ $i -lt 50 ]; do
+  if [ -e "$FAKE_DIR/started-docker" ] && [ -e "$FAKE_DIR/started-cosign" ] && [ -e "$FAKE_DIR/started-syft" ]; then
+    [ "$me" = docker ] && printf 'Name: b\\nDriver: docker-container\\nStatus: running\\n'
+    exit 0
+  fi
+  sleep 0.05; i=$((i+1))
+done
+echo "$me: asked alone" >&2
+exit 1
+`;
+
+function tools(scripts: Record<string, string>) {
+  for (const f of fs.readdirSync(bin)) fs.rmSync(path.join(bin, f));
+  for (const [tool, script] of Object.entries(scripts))
+    fs.writeFileSync(path.join(bin, tool), script, { mode: 0o755 });
+}
+
+beforeAll(() => {
+  bin = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-fake-preflight-"));
+  process.env.FAKE_DIR = bin;
+  process.env.PATH = `${bin}${path.delimiter}/usr/bin${path.delimiter}/bin`;
+});
+afterAll(() => {
+  process.env.PATH = PATH;
+  delete process.env.FAKE_DIR;
+  fs.rmSync(bin, { recursive: true, force: true });
+});
+
+describe("commandResult", () => {
+  test("a command's exit code and output", async () => {
+    expect(await commandResult("sh", ["-c", "echo out; echo err >&2; exit 3"], 5000)).toEqual({
+      status: 3,
+      stdout: "out\n",
+      stderr: "err\n",
+    });
+  });
+
+  test("a command not on PATH: ENOENT, never a throw", async () => {
+    const r = await commandResult("lucid-no-such-tool", ["version"], 5000);
+    expect([r.status, r.error?.code]).toEqual([null, "ENOENT"]);
+  });
+
+  test("at its bound: killed, ETIMEDOUT at once, though a child of it holds the pipes", async () => {
+    const t0 = Date.now();
+    const r = await commandResult("sh", ["-c", "sleep 30 & echo started; wait"], 300);
+    expect([r.status, r.error?.code, r.stdout]).toEqual([null, "ETIMEDOUT", "started\n"]);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
+
+describe("machineProblems", () => {
+  test("the builder, cosign and syft are asked side by side", async () => {
+    tools({ docker: TOGETHER, cosign: TOGETHER, syft: TOGETHER });
+    expect(await machineProblems({ builder: "b", signing: true })).toEqual([]);
+  });
+
+  test("every problem at once, each naming its key", async () => {
+    tools({
+      docker: `#!/bin/sh\necho 'ERROR: no builder "b" found' >&2; exit 1\n`,
+      syft: `#!/bin/sh\necho 'syft: broken' >&2; exit 2\n`,
+    });
+    expect(await machineProblems({ builder: "b", signing: true })).toEqual([
+      expect.stringMatching(/^lucid:builder: no buildx builder "b" on this machine/),
+      expect.stringMatching(/^lucid:signing: cosign is not on PATH/),
+      "lucid:signing: `syft version` failed (syft: broken), or set lucid:signing false",
+    ]);
+    // signing off: the tools are not asked
+    expect(await machineProblems({ builder: "b", signing: false })).toEqual([
+      expect.stringMatching(/^lucid:builder: no buildx builder "b"/),
+    ]);
+  });
+});
