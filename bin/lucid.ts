@@ -38,9 +38,12 @@ const DRIFTED = 2;
 /** Exit code of `updates` when a package of an image is behind its suites. */
 const BEHIND = 2;
 
-/** A stack's config, checked as the program checks it (a ConfigError names every bad key). */
-async function settingsOf(stack: auto.Stack) {
-  const all = Object.entries(await stack.getAllConfig()).map(
+/**
+ * A stack's config, checked as the program checks it (a ConfigError names every bad key); `read`
+ * when the caller holds it already (each read is a `pulumi config` run).
+ */
+async function settingsOf(stack: auto.Stack, read?: auto.ConfigMap) {
+  const all = Object.entries(read ?? (await stack.getAllConfig())).map(
     ([key, v]) => [key, v.value, v.secret === true] as const,
   );
   return checkConfig(all, SERVICE_NAMES);
@@ -75,8 +78,8 @@ async function runPinBases(stack: auto.Stack): Promise<void> {
  * `lucid updates`: the stack's images (its `services` output) against the current packages of
  * its builder base's suites. Runs no Pulumi program: it reads the outputs and the config.
  */
-async function runUpdates(stack: auto.Stack): Promise<number> {
-  const { bases, registry } = await settingsOf(stack);
+async function runUpdates(stack: auto.Stack, read?: auto.ConfigMap): Promise<number> {
+  const { bases, registry } = await settingsOf(stack, read);
   const deployed = (await stack.outputs()).services?.value as ImageSet | undefined;
   if (!deployed) throw new Error(`stack ${stack.name} has built no images yet: run lucid up first`);
   // The output names each image as the Pi pulls it; this machine reads them where it pushed them.
@@ -254,19 +257,27 @@ async function main(): Promise<void> {
           DEV_PINNED,
         )
       : undefined);
-  const stack = await openStack({ stackName, program, workDir, env: passphraseEnv(stackName) });
-  if (stackName === "dev" && !process.env.LUCID_WORK_DIR) await pinDevMachine(stack);
+  // up and preview ask about this machine below, before Pulumi runs: their program does not ask again.
+  const checked = args.command === "up" || args.command === "preview";
+  const stack = await openStack({
+    stackName,
+    program: checked ? program.machineChecked : program,
+    workDir,
+    env: passphraseEnv(stackName),
+  });
+  const pinned =
+    stackName === "dev" && !process.env.LUCID_WORK_DIR ? await pinDevMachine(stack) : undefined;
   if (args.config) return runConfig(args.config, stack, args.showSecrets);
   if (args.command === "pin-bases") return runPinBases(stack);
   if (args.command === "updates") {
-    process.exitCode = await runUpdates(stack);
+    process.exitCode = await runUpdates(stack, pinned);
     return;
   }
   // A bad config (this machine's builder and signing tools too) is named here, once and whole,
   // before Pulumi runs anything (the program checks it too, for the plain CLI; through the engine
   // its error would come twice, or, in a preview, only on stderr).
-  if (args.command === "up" || args.command === "preview") {
-    const settings = await settingsOf(stack);
+  if (checked) {
+    const settings = await settingsOf(stack, pinned);
     const problems = await machineProblems(settings);
     if (problems.length > 0) throw new ConfigError(problems);
   }

@@ -28,20 +28,26 @@ export function devMachineKeys(env: NodeJS.ProcessEnv = process.env) {
 /**
  * Pins this machine's Pi stand-in in a stack's config: its host key, and the deploy key as a
  * secret. Writes only what differs, so an unchanged machine leaves the config file alone.
+ * Returns the stack's config as it stands after (read again only if something was written).
  */
 export async function pinDevMachine(
   stack: auto.Stack,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<void> {
+): Promise<auto.ConfigMap> {
   const keys = devMachineKeys(env);
   const current = await stack.getAllConfig();
+  let wrote = false;
   if (current["lucid:pi"]?.value !== undefined) {
     const pi = JSON.parse(current["lucid:pi"].value) as { hostKey?: string };
-    if (pi.hostKey !== keys.hostKey)
+    if (pi.hostKey !== keys.hostKey) {
       await stack.setConfig("lucid:pi.hostKey", { value: keys.hostKey }, true);
+      wrote = true;
+    }
   }
   const key = current["lucid:sshPrivateKey"];
   if (key?.value !== keys.privateKey || !key.secret) {
     await setConfigValue(stack, "lucid:sshPrivateKey", { value: keys.privateKey, secret: true });
+    wrote = true;
   }
+  return wrote ? stack.getAllConfig() : current;
 }
