@@ -133,9 +133,13 @@ installed_pulumi() {
 install_dynamic_provider_shim() {
   cat >"$LUCID_BIN/pulumi-resource-pulumi-nodejs" <<'SH'
 #!/bin/sh
-cd "${LUCID_PROJECT_DIR:-.}" || exit 1
-sdk="$(node -e 'process.stdout.write(require.resolve("@pulumi/pulumi/cmd/dynamic-provider"))')" || exit 1
-cd - >/dev/null || exit 1
+# the project's own copy where it is (a node start less on every run), else wherever Node finds one
+sdk="${LUCID_PROJECT_DIR:-.}/node_modules/@pulumi/pulumi/cmd/dynamic-provider/index.js"
+if [ ! -f "$sdk" ]; then
+  cd "${LUCID_PROJECT_DIR:-.}" || exit 1
+  sdk="$(node -e 'process.stdout.write(require.resolve("@pulumi/pulumi/cmd/dynamic-provider"))')" || exit 1
+  cd - >/dev/null || exit 1
+fi
 exec node "$sdk" "$@"
 SH
   chmod +x "$LUCID_BIN/pulumi-resource-pulumi-nodejs"
