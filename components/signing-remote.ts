@@ -181,6 +181,63 @@ export function signImage(
   });
 }
 
+/** One signed image to look for: its index and platforms, by digest, and the key's public half. */
+export interface VerifyRequest {
+  repository: string;
+  index: string;
+  platforms: Record<string, string>;
+  publicKey: string;
+  registryAuth?: RegistryLogin;
+}
+
+/** What the registry holds of a signed image: whether the index's signature is there, and which
+ * platforms still have both their signature and their SBOM attestation. */
+export interface SignedState {
+  index: boolean;
+  platforms: string[];
+}
+
+/** What cosign says of an image that this key did not sign (or attest): nothing found for it. */
+export const UNSIGNED =
+  /no signatures found|no matching signatures|no matching attestations|none of the attestations matched/i;
+
+/**
+ * Asks the registry, as a verifier would (`cosign verify`, `cosign verify-attestation --type
+ * spdxjson`, with the public key only, offline), what of REQUEST is still signed. An image without
+ * a signature by this key counts as unsigned; any other failure (registry down, bad login) throws,
+ * so a refresh never mistakes an unreachable registry for lost signatures.
+ */
+export function signedInRegistry(request: VerifyRequest): Promise<SignedState> {
+  return inScratch(async (dir) => {
+    writeOfflineFiles(dir);
+    if (request.registryAuth) writeDockerConfig(dir, request.registryAuth);
+    const key = path.join(dir, "key.pub");
+    fs.writeFileSync(key, request.publicKey);
+    const env: Record<string, string> = request.registryAuth ? { DOCKER_CONFIG: dir } : {};
+    const flags = ["--key", key, "--insecure-ignore-tlog=true", "--trusted-root"];
+    const has = (verb: string, image: string, ...more: string[]) =>
+      runTool("cosign", [verb, ...flags, path.join(dir, "trusted-root.json"), ...more, image], env)
+        .then(() => true)
+        .catch((e: Error) => {
+          if (UNSIGNED.test(e.message)) return false;
+          throw e;
+        });
+    const at = (digest: string) => `${request.repository}@${digest}`;
+    const entries = Object.entries(request.platforms);
+    const [index, ...found] = await Promise.all([
+      request.index !== "" && has("verify", at(request.index)), // "": lost at a refresh before
+      ...entries.map(async ([, digest]) => {
+        const [signed, attested] = await Promise.all([
+          has("verify", at(digest)),
+          has("verify-attestation", at(digest), "--type", "spdxjson"),
+        ]);
+        return signed && attested;
+      }),
+    ]);
+    return { index, platforms: entries.filter((_, i) => found[i]).map(([p]) => p) };
+  });
+}
+
 /** A new key pair, by cosign itself (its encrypted key format), with a random password. */
 export function generateKeyPair(): Promise<KeyPair> {
   return inScratch(async (dir) => {

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkoutCode } from "./checkout-code";
 import type { RegistryAuth } from "./distroless-image";
 import { digestOf } from "./image-ref";
-import type { RegistryLogin, SbomRecord } from "./signing-remote";
+import type { RegistryLogin, SbomRecord, SignedState } from "./signing-remote";
 
 /** Bump when what a signature holds changes: every image is then signed again. */
 const PROVIDER_VERSION = "1";
@@ -97,7 +97,7 @@ interface SignatureInputs {
   registryPassword: string;
   providerVersion: string;
 }
-interface SignatureOutputs extends SignatureInputs {
+export interface SignatureOutputs extends SignatureInputs {
   sboms: Record<string, SbomRecord>;
 }
 
@@ -127,7 +127,24 @@ export function stillSigned(olds: SignatureOutputs, news: SignatureInputs) {
   return same ? (olds.sboms ?? {}) : {};
 }
 
-/** The provider behind ImageSignature; exported so diff is tested directly. */
+/**
+ * The state as the registry has it (refresh): a signature that is gone leaves what it signed out,
+ * the index's digest emptied or the platform (and its SBOM record) dropped, so the next `up` sees
+ * that image as not signed and signs it again, and it alone.
+ */
+export function asFound(props: SignatureOutputs, found: SignedState): SignatureOutputs {
+  const kept = (p: string) => found.platforms.includes(p);
+  const only = <T>(byPlatform: Record<string, T> = {}) =>
+    Object.fromEntries(Object.entries(byPlatform).filter(([p]) => kept(p)));
+  return {
+    ...props,
+    index: found.index ? props.index : "",
+    platforms: only(props.platforms),
+    sboms: only(props.sboms),
+  };
+}
+
+/** The provider behind ImageSignature; exported so diff and read are tested directly. */
 export const imageSignatureProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: SignatureOutputs, news: SignatureInputs) {
     const rotated = (["privateKey", "password", "registryUser", "registryPassword"] as const).some(
@@ -147,6 +164,13 @@ export const imageSignatureProvider: pulumi.dynamic.ResourceProvider = {
       await remote()
     ).signImage({ ...news, registryAuth: loginOf(news) }, stillSigned(olds, news));
     return { outs: { ...news, sboms } };
+  },
+  // refresh: is each signature still in the registry? (verified with the public key, as a user would)
+  async read(id: string, props: SignatureOutputs) {
+    const found = await (
+      await remote()
+    ).signedInRegistry({ ...props, registryAuth: loginOf(props) });
+    return { id, props: asFound(props, found) };
   },
   // delete: signatures stay in the registry beside the images they sign (those are kept too).
 };

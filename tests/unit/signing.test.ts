@@ -5,7 +5,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { imageSignatureProvider, signingKeyProvider, stillSigned } from "../../components/signing";
+import {
+  asFound,
+  imageSignatureProvider,
+  signingKeyProvider,
+  stillSigned,
+  type SignatureOutputs,
+} from "../../components/signing";
 import {
   authKeyOf,
   runTool,
@@ -15,6 +21,12 @@ import {
 } from "../../components/signing-remote";
 import { digestOf } from "../../components/image-ref";
 import { signingToolProblems } from "../../stacks/signing-tools";
+
+// The providers find their work in the running checkout (the real lookup: the e2e suites); here,
+// the module itself.
+jest.mock("../../components/checkout-code", () => ({
+  checkoutCode: async (name: string) => jest.requireActual(`../../components/${name}`),
+}));
 
 const SECRETS = { privateKey: "PRIVATE-s3cr3t-KEY", password: "pw-s3cr3t", registry: "reg-s3cr3t" };
 const D = (c: string) => `sha256:${c.repeat(64)}`;
@@ -45,6 +57,10 @@ const out = args.find((a) => a.startsWith("spdx-json="));
 if (out) fs.writeFileSync(out.slice(10), JSON.stringify({ packages: [
   { SPDXID: "SPDXRef-DocumentRoot-Image-x" }, { SPDXID: "SPDXRef-Package-deb-libc6" }, { SPDXID: "SPDXRef-Package-deb-tor" } ] }));
 if (process.env.FAKE_FAIL && args[0] === process.env.FAKE_FAIL) { console.error("boom: " + args[0]); process.exit(3); }
+if ((process.env.FAKE_UNSIGNED || "").split(",").includes(args[0] + " " + args.at(-1))) {
+  console.error(args[0] === "verify" ? "Error: no signatures found" : "Error: no matching attestations: ...");
+  process.exit(1);
+}
 `;
 
 beforeAll(() => {
@@ -57,6 +73,7 @@ beforeEach(() => {
   calls = path.join(bin, `calls-${Date.now()}-${Math.random()}`);
   process.env.FAKE_CALLS = calls;
   delete process.env.FAKE_FAIL;
+  delete process.env.FAKE_UNSIGNED;
 });
 afterAll(() => {
   process.env.PATH = PATH;
@@ -257,6 +274,88 @@ describe("the providers", () => {
     expect(digestOf(`r:5000/lucid:tag@${D("e")}`)).toBe(D("e"));
     expect(() => digestOf("r:5000/lucid:tag")).toThrow(/is not pinned by digest/);
     expect(() => digestOf("r@sha256:short")).toThrow(/is not pinned by digest/);
+  });
+});
+
+describe("refresh: what the registry still holds, by the public key alone", () => {
+  const sbom = (d: string) => ({ digest: d, packages: 2, bytes: 9, sha256: "h" });
+  const signed: SignatureOutputs = {
+    repository: REQUEST.repository,
+    index: D("0"),
+    platforms: { "linux/amd64": D("a"), "linux/arm64": D("b") },
+    privateKey: SECRETS.privateKey,
+    password: SECRETS.password,
+    publicKey: "PUBLIC KEY",
+    registryAddress: "10.250.0.1:5001",
+    registryUser: "lucid",
+    registryPassword: SECRETS.registry,
+    providerVersion: "1",
+    sboms: { "linux/amd64": sbom(D("a")), "linux/arm64": sbom(D("b")) },
+  };
+  const { sboms: _, ...inputs } = signed;
+  const at = (d: string) => `${REQUEST.repository}@${d}`;
+  const read = (props = signed) => imageSignatureProvider.read!("id", props);
+
+  test("all there: the state as it was; asked with the public key, offline, no secret but the login", async () => {
+    expect(await read()).toEqual({ id: "id", props: signed });
+    expect(summary().sort()).toEqual(
+      [
+        `cosign verify ${at(D("0"))}`,
+        `cosign verify ${at(D("a"))}`,
+        `cosign verify ${at(D("b"))}`,
+        `cosign verify-attestation ${at(D("a"))}`,
+        `cosign verify-attestation ${at(D("b"))}`,
+      ].sort(),
+    );
+    for (const c of callsMade()) {
+      expect(c.args).toEqual(expect.arrayContaining(["--key", "--insecure-ignore-tlog=true"]));
+      expect([c.key, c.password]).toEqual([undefined, undefined]);
+      expect(JSON.stringify(c.args)).not.toMatch(/s3cr3t/);
+      expect(Object.keys(c.auths ?? {})).toEqual(["10.250.0.1:5001"]);
+    }
+  });
+
+  test("a platform's signature gone: refresh drops it; the next up signs that platform and the index alone", async () => {
+    process.env.FAKE_UNSIGNED = `verify ${at(D("b"))}`;
+    const { props } = await read();
+    expect(props).toEqual({
+      ...signed,
+      platforms: { "linux/amd64": D("a") },
+      sboms: { "linux/amd64": signed.sboms["linux/amd64"] },
+    });
+    expect(await imageSignatureProvider.diff!("id", props, inputs)).toMatchObject({
+      changes: true,
+      replaces: [],
+    });
+    delete process.env.FAKE_UNSIGNED;
+    fs.rmSync(calls, { force: true });
+    const { outs } = await imageSignatureProvider.update!("id", props, inputs);
+    expect(summary()).toEqual([
+      expect.stringMatching(/^syft scan spdx-json=.*sbom-linux-arm64/),
+      `cosign attest ${at(D("b"))}`,
+      `cosign sign ${at(D("b"))}`,
+      `cosign sign ${at(D("0"))}`,
+    ]);
+    expect(Object.keys(outs.sboms).sort()).toEqual(["linux/amd64", "linux/arm64"]);
+  });
+
+  test("an SBOM attestation gone is a platform to sign again too; the index's signature gone, the index alone", async () => {
+    process.env.FAKE_UNSIGNED = `verify-attestation ${at(D("a"))},verify ${at(D("0"))}`;
+    const { props } = await read();
+    expect(props).toEqual(asFound(signed, { index: false, platforms: ["linux/arm64"] }));
+    expect(props).toMatchObject({ index: "", platforms: { "linux/arm64": D("b") } });
+    expect(Object.keys(props.sboms)).toEqual(["linux/arm64"]);
+    // once lost, the next refresh does not ask for an index it no longer names
+    fs.rmSync(calls, { force: true });
+    await read(props);
+    expect(summary().sort()).toEqual(
+      [`cosign verify ${at(D("b"))}`, `cosign verify-attestation ${at(D("b"))}`].sort(),
+    );
+  });
+
+  test("a registry that does not answer fails the refresh: never read as signatures lost", async () => {
+    process.env.FAKE_FAIL = "verify";
+    await expect(read()).rejects.toThrow(/cosign verify .*boom: verify/s);
   });
 });
 
