@@ -4,8 +4,9 @@
 // image by its tag (the index) and each platform's image, and each platform's SBOM attestation;
 // the SBOM attached lists the packages the image records. Neither the key nor its password is in
 // the state or the run's output. A no-op `up` signs nothing again; an image pushed to a tag by
-// hand fails verification; a key that is not the stack's verifies nothing. (The key the stack
-// makes itself: the dev stack's and plain-cli's `up`s.)
+// hand fails verification; a key that is not the stack's verifies nothing; a signature deleted
+// from the registry is found by refresh and made again by the next up, for that image alone.
+// (The key the stack makes itself: the dev stack's and plain-cli's `up`s.)
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import { randomBytes } from "crypto";
@@ -221,33 +222,86 @@ test("a key that is not the stack's verifies nothing", () => {
   expect(r.stderr).toMatch(/no matching (signatures|attestations)/);
 });
 
-/** PUTs MANIFEST at REFERENCE of the repository, as `docker push` would (basic auth, the CA). */
-function putManifest(reference: string, manifest: { mediaType: string }): Promise<number> {
-  const body = JSON.stringify(manifest);
+/**
+ * A manifest request to REFERENCE of the repository as `docker push` or a registry's garbage
+ * collection would send it (basic auth, the CA): its status and the digest the registry names.
+ */
+function manifestCall(
+  method: "GET" | "PUT" | "DELETE",
+  reference: string,
+  manifest?: { mediaType: string },
+): Promise<{ status: number; digest: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
-        method: "PUT",
+        method,
         host: REGISTRY.split(":")[0],
         port: Number(REGISTRY.split(":")[1]),
         path: `/v2/lucid-signing/manifests/${reference}`,
         ca: fs.readFileSync(path.join(lucidHome(), "registry", "tls", "ca.crt")),
         headers: {
           Authorization: `Basic ${Buffer.from(`lucid:${password()}`).toString("base64")}`,
-          "Content-Type": manifest.mediaType,
+          Accept:
+            "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json",
+          ...(manifest ? { "Content-Type": manifest.mediaType } : {}),
         },
         timeout: 10_000,
       },
       (res) => {
         res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            digest: String(res.headers["docker-content-digest"] ?? ""),
+          }),
+        );
       },
     );
     req.on("timeout", () => req.destroy(new Error("registry did not answer within 10 s")));
     req.on("error", reject);
-    req.end(body);
+    req.end(manifest ? JSON.stringify(manifest) : undefined);
   });
 }
+
+/** Each ImageSignature in the state: the platforms it holds as signed, by its image's name. */
+async function signedPlatforms(): Promise<Record<string, string[]>> {
+  const { deployment } = await ctx.stack.exportStack();
+  const resources = (deployment.resources ?? []) as {
+    urn: string;
+    outputs?: { platforms?: Record<string, string> };
+  }[];
+  return Object.fromEntries(
+    resources
+      .filter((r) => r.urn.includes("ImageSignature"))
+      .map((r) => [r.urn.split("::").at(-1), Object.keys(r.outputs?.platforms ?? {}).sort()]),
+  );
+}
+
+test("a signature lost from the registry: refresh finds it, the next up signs that image again", async () => {
+  // tor-proxy's arm64 image loses what cosign keeps for it (its signature and SBOM attestation,
+  // one referrers index at the tag sha256-<hex>), as a registry restored from an old backup would
+  const digest = sboms["tor-proxy"]["linux/arm64"].digest;
+  const image = `${REPOSITORY}@${digest}`;
+  const held = await manifestCall("GET", digest.replace(":", "-"));
+  expect([held.status, held.digest]).toEqual([200, expect.stringMatching(/^sha256:/)]);
+  expect((await manifestCall("DELETE", held.digest)).status).toBe(202);
+  const lost = verify(image);
+  expect([lost.status, lost.stderr]).toEqual([1, expect.stringMatching(/no signatures found/)]);
+
+  const before = await signedPlatforms();
+  expect(before["tor-proxy"]).toEqual(PLATFORMS);
+  await ctx.stack.refresh({ onOutput: ctx.onOutput });
+  // the state now says what the registry holds: that platform of that image alone is unsigned
+  expect(await signedPlatforms()).toEqual({ ...before, "tor-proxy": ["linux/amd64"] });
+
+  const up = await ctx.stack.up({ onOutput: ctx.onOutput });
+  expect(changesOf(up.summary)).toEqual({ update: 1 });
+  expect(await signedPlatforms()).toEqual(before);
+  expect(verify(image).status).toBe(0);
+  const att = verifySbom(image);
+  expect([att.status, att.stderr.slice(-300)]).toEqual([0, expect.any(String)]);
+  expect(verify(`${REPOSITORY}:tor-proxy`).status).toBe(0);
+});
 
 test("an image pushed to a tag by hand fails verification", async () => {
   const tag = `${REPOSITORY}:api-server`;
@@ -257,7 +311,7 @@ test("an image pushed to a tag by hand fails verification", async () => {
   const login = { username: "lucid", password: password() };
   const { body } = await getManifest(REGISTRY, "lucid-signing", "api-server", login);
   const byHand = { ...body, annotations: { "org.opencontainers.image.description": "by hand" } };
-  expect(await putManifest("api-server", byHand as never)).toBe(201);
+  expect((await manifestCall("PUT", "api-server", byHand as never)).status).toBe(201);
   const r = verify(tag);
   expect(r.status).not.toBe(0);
   expect(r.stderr).toMatch(/no signatures found/);
