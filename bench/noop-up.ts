@@ -25,15 +25,22 @@ function main() {
   const walls: number[] = [];
   for (let i = 1; i <= runs; i++) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync("node", [lucid, "up", "--stack", stack], {
+    const r = spawnSync(process.execPath, [lucid, "up", "--stack", stack], {
       encoding: "utf8",
       timeout: 300_000,
       maxBuffer: 64 << 20,
     });
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (r.status !== 0) throw new Error(`lucid up failed (exit ${r.status}):\n${r.stderr}`);
-    const changes = /Resources:\n([\s\S]*?)\n\n/.exec(r.stdout)?.[1].trim().split(/\n\s*/) ?? [];
-    if (changes.some((c) => !/unchanged$/.test(c)))
+    if (r.status !== 0)
+      throw new Error(`lucid up failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr}`);
+    // the up's own summary: the last one printed (another stack's up shows a preview's first)
+    const block = [...r.stdout.matchAll(/Resources:\n([\s\S]*?)\n\n/g)].at(-1)?.[1];
+    if (!block) throw new Error(`run ${i}: no "Resources:" summary in lucid up's output`);
+    const changes = block
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => /^\d+ \w+$/.test(l));
+    if (changes.length === 0 || changes.some((c) => !/unchanged$/.test(c)))
       throw new Error(`run ${i} changed something (not a no-op): ${changes.join(", ")}`);
     const engine = /Duration: (\S+)/.exec(r.stdout)?.[1] ?? "?";
     walls.push(wall);

@@ -257,7 +257,8 @@ async function main(): Promise<void> {
           DEV_PINNED,
         )
       : undefined);
-  // up and preview ask about this machine below, before Pulumi runs: their program does not ask again.
+  // up and preview ask about this machine below, before Pulumi runs; their program does not
+  // ask again.
   const checked = args.command === "up" || args.command === "preview";
   const stack = await openStack({
     stackName,

@@ -190,16 +190,23 @@ export interface VerifyRequest {
   registryAuth?: RegistryLogin;
 }
 
-/** What the registry holds of a signed image: whether the index's signature is there, and which
- * platforms still have both their signature and their SBOM attestation. */
+/** What the registry holds of a signed image: the index's signature, and the platforms whose
+ * signature and SBOM attestation are both there. */
 export interface SignedState {
   index: boolean;
   platforms: string[];
 }
 
 /** What cosign says of an image that this key did not sign (or attest): nothing found for it. */
-export const UNSIGNED =
-  /no signatures found|no matching signatures|no matching attestations|none of the attestations matched/i;
+export const UNSIGNED = new RegExp(
+  [
+    "no signatures found",
+    "no matching signatures",
+    "no matching attestations",
+    "none of the attestations matched",
+  ].join("|"),
+  "i",
+);
 
 /**
  * Asks the registry, as a verifier would (`cosign verify`, `cosign verify-attestation --type
@@ -223,18 +230,16 @@ export function signedInRegistry(request: VerifyRequest): Promise<SignedState> {
           throw e;
         });
     const at = (digest: string) => `${request.repository}@${digest}`;
-    const entries = Object.entries(request.platforms);
-    const [index, ...found] = await Promise.all([
-      request.index !== "" && has("verify", at(request.index)), // "": lost at a refresh before
-      ...entries.map(async ([, digest]) => {
-        const [signed, attested] = await Promise.all([
-          has("verify", at(digest)),
-          has("verify-attestation", at(digest), "--type", "spdxjson"),
-        ]);
-        return signed && attested;
-      }),
-    ]);
-    return { index, platforms: entries.filter((_, i) => found[i]).map(([p]) => p) };
+    // One ask at a time: the engine refreshes every image at once already. An index of "" was
+    // found lost by an earlier refresh: nothing to ask.
+    const index = request.index !== "" && (await has("verify", at(request.index)));
+    const platforms: string[] = [];
+    for (const [platform, digest] of Object.entries(request.platforms ?? {})) {
+      if (!(await has("verify", at(digest)))) continue;
+      if (await has("verify-attestation", at(digest), "--type", "spdxjson"))
+        platforms.push(platform);
+    }
+    return { index, platforms };
   });
 }
 

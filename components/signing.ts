@@ -6,6 +6,12 @@ import type { RegistryLogin, SbomRecord, SignedState } from "./signing-remote";
 
 /** Bump when what a signature holds changes: every image is then signed again. */
 const PROVIDER_VERSION = "1";
+/**
+ * Bump when ImageSignature's provider code changes and nothing signed does: state keeps the code
+ * of the last update, so the next `up` stores the new code (an update that signs nothing). "2":
+ * the refresh that asks the registry (read).
+ */
+const CODE_VERSION = "2";
 /** The key's provider's version (state keeps the code of the last update). */
 const KEY_PROVIDER_VERSION = "1";
 
@@ -96,6 +102,8 @@ interface SignatureInputs {
   registryUser: string;
   registryPassword: string;
   providerVersion: string;
+  /** CODE_VERSION; absent in the state of code before it. */
+  codeVersion?: string;
 }
 export interface SignatureOutputs extends SignatureInputs {
   sboms: Record<string, SbomRecord>;
@@ -147,9 +155,10 @@ export function asFound(props: SignatureOutputs, found: SignedState): SignatureO
 /** The provider behind ImageSignature; exported so diff and read are tested directly. */
 export const imageSignatureProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: SignatureOutputs, news: SignatureInputs) {
-    const rotated = (["privateKey", "password", "registryUser", "registryPassword"] as const).some(
-      (k) => olds[k] !== news[k],
-    );
+    // new credentials, or new code to store: an update that signs nothing
+    const rotated = (
+      ["privateKey", "password", "registryUser", "registryPassword", "codeVersion"] as const
+    ).some((k) => olds[k] !== news[k]);
     return { changes: resigns(olds, news) || rotated, replaces: [], deleteBeforeReplace: false };
   },
 
@@ -159,13 +168,14 @@ export const imageSignatureProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async update(_id: string, olds: SignatureOutputs, news: SignatureInputs) {
-    if (!resigns(olds, news)) return { outs: { ...news, sboms: olds.sboms } }; // credentials only
+    // credentials or code only
+    if (!resigns(olds, news)) return { outs: { ...news, sboms: olds.sboms } };
     const sboms = await (
       await remote()
     ).signImage({ ...news, registryAuth: loginOf(news) }, stillSigned(olds, news));
     return { outs: { ...news, sboms } };
   },
-  // refresh: is each signature still in the registry? (verified with the public key, as a user would)
+  // refresh: is each signature still in the registry? (verified with the public key alone)
   async read(id: string, props: SignatureOutputs) {
     const found = await (
       await remote()
@@ -211,6 +221,7 @@ export class ImageSignature extends pulumi.dynamic.Resource {
         registryUser: args.registryAuth?.username ?? "",
         registryPassword: pulumi.secret(args.registryAuth?.password ?? ""),
         providerVersion: PROVIDER_VERSION,
+        codeVersion: CODE_VERSION,
         sboms: undefined,
       },
       pulumi.mergeOptions(opts, {

@@ -30,21 +30,22 @@ export function commandResult(
       clearTimeout(timer);
       resolve(r);
     };
+    // (a spawn that failed, e.g. out of file descriptors, has no streams: its 'error' answers)
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", (error: NodeJS.ErrnoException) =>
+      finish({ status: null, stdout, stderr, error }),
+    );
+    child.on("close", (status) => finish({ status, stdout, stderr }));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      child.stdout.destroy();
-      child.stderr.destroy();
+      child.stdout?.destroy();
+      child.stderr?.destroy();
       const error: NodeJS.ErrnoException = new Error(
         `${cmd} ${args.join(" ")}: no answer within ${timeoutMs / 1000} s`,
       );
       error.code = "ETIMEDOUT";
       finish({ status: null, stdout, stderr, error });
     }, timeoutMs);
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", (error: NodeJS.ErrnoException) =>
-      finish({ status: null, stdout, stderr, error }),
-    );
-    child.on("close", (status) => finish({ status, stdout, stderr }));
   });
 }

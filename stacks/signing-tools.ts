@@ -25,7 +25,7 @@ export async function signingToolProblems(
 ): Promise<string[]> {
   if (!signing) return [];
   const off = `or set ${NAMESPACE}:signing false`;
-  const results = await Promise.all(SIGNING_TOOLS.map(run));
+  const results = await Promise.all(SIGNING_TOOLS.map((tool) => run(tool)));
   return SIGNING_TOOLS.flatMap((tool, i) => {
     const r = results[i];
     if (r.error?.code === "ENOENT")

@@ -290,7 +290,8 @@ test("a signature lost from the registry: refresh finds it, the next up signs th
 
   const before = await signedPlatforms();
   expect(before["tor-proxy"]).toEqual(PLATFORMS);
-  await ctx.stack.refresh({ onOutput: ctx.onOutput });
+  const refresh = await ctx.stack.refresh({ onOutput: ctx.onOutput });
+  expect(changesOf(refresh.summary)).toEqual({ update: 1 });
   // the state now says what the registry holds: that platform of that image alone is unsigned
   expect(await signedPlatforms()).toEqual({ ...before, "tor-proxy": ["linux/amd64"] });
 

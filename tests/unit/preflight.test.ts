@@ -35,20 +35,28 @@ function tools(scripts: Record<string, string>) {
     fs.writeFileSync(path.join(bin, tool), script, { mode: 0o755 });
 }
 
+/** What the fakes need besides themselves, alone on PATH (no real docker, cosign or syft). */
+let base: string;
+
 beforeAll(() => {
   bin = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-fake-preflight-"));
+  base = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-fake-preflight-base-"));
+  for (const tool of ["sh", "touch", "sleep", "basename", "printf"]) {
+    const real = ["/bin", "/usr/bin"].map((d) => path.join(d, tool)).find((f) => fs.existsSync(f));
+    if (real) fs.symlinkSync(real, path.join(base, tool));
+  }
   process.env.FAKE_DIR = bin;
-  process.env.PATH = `${bin}${path.delimiter}/usr/bin${path.delimiter}/bin`;
+  process.env.PATH = [bin, base].join(path.delimiter);
 });
 afterAll(() => {
   process.env.PATH = PATH;
   delete process.env.FAKE_DIR;
-  fs.rmSync(bin, { recursive: true, force: true });
+  for (const d of [bin, base]) fs.rmSync(d, { recursive: true, force: true });
 });
 
 describe("commandResult", () => {
   test("a command's exit code and output", async () => {
-    expect(await commandResult("sh", ["-c", "echo out; echo err >&2; exit 3"], 5000)).toEqual({
+    expect(await commandResult("/bin/sh", ["-c", "echo out; echo err >&2; exit 3"], 5000)).toEqual({
       status: 3,
       stdout: "out\n",
       stderr: "err\n",
@@ -62,7 +70,7 @@ describe("commandResult", () => {
 
   test("at its bound: killed, ETIMEDOUT at once, though a child of it holds the pipes", async () => {
     const t0 = Date.now();
-    const r = await commandResult("sh", ["-c", "sleep 30 & echo started; wait"], 300);
+    const r = await commandResult("sh", ["-c", "sleep 30 & echo started; wait"], 1000);
     expect([r.status, r.error?.code, r.stdout]).toEqual([null, "ETIMEDOUT", "started\n"]);
     expect(Date.now() - t0).toBeLessThan(5000);
   });

@@ -259,6 +259,21 @@ describe("the providers", () => {
     expect(await diff(made, { privateKey: "K1", password: "p" })).toMatchObject(replaced);
   });
 
+  test("state of code without the refresh (no codeVersion): an update that stores the code, signs nothing", async () => {
+    const { codeVersion: _v, ...older } = { ...outs, codeVersion: "2" };
+    const news = { ...inputs, codeVersion: "2" };
+    expect(await imageSignatureProvider.diff!("id", older, news)).toMatchObject({
+      changes: true,
+      replaces: [],
+    });
+    const r = await imageSignatureProvider.update!("id", older, news);
+    expect(r.outs).toMatchObject({ codeVersion: "2", sboms: outs.sboms });
+    expect(callsMade()).toEqual([]);
+    expect(
+      await imageSignatureProvider.diff!("id", { ...outs, codeVersion: "2" }, news),
+    ).toMatchObject({ changes: false });
+  });
+
   test("new registry credentials alone: stored, nothing signed again", async () => {
     const sboms = { "linux/amd64": { digest: D("a"), packages: 1, bytes: 1, sha256: "h" } };
     const r = await imageSignatureProvider.update!(
