@@ -286,7 +286,8 @@ test("a signature lost from the registry: refresh finds it, the next up signs th
   expect([held.status, held.digest]).toEqual([200, expect.stringMatching(/^sha256:/)]);
   expect((await manifestCall("DELETE", held.digest)).status).toBe(202);
   const lost = verify(image);
-  expect([lost.status, lost.stderr]).toEqual([1, expect.stringMatching(/no signatures found/)]);
+  expect(lost.status).not.toBe(0);
+  expect(lost.stderr).toMatch(/no signatures found/);
 
   const before = await signedPlatforms();
   expect(before["tor-proxy"]).toEqual(PLATFORMS);
