@@ -4,11 +4,11 @@
 // no timestamp authority) and an empty trusted root, so cosign asks nothing but the registry.
 // Secrets reach the tools as environment only (COSIGN_PRIVATE_KEY, COSIGN_PASSWORD, and the
 // registry login in a DOCKER_CONFIG of its own, mode 600), never on a command line.
-import { spawn } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { commandResult } from "./command-result";
 
 /** A registry login; the password a secret. */
 export interface RegistryLogin {
@@ -85,34 +85,30 @@ export function writeDockerConfig(dir: string, login: RegistryLogin): void {
  * Runs TOOL with ARGS and extra ENV, bounded; resolves with its stdout. A failure names the tool
  * and the last lines it wrote (never the environment, which holds the secrets).
  */
-export function runTool(
+export async function runTool(
   tool: string,
   args: string[],
   env: Record<string, string>,
   timeoutMs = TOOL_TIMEOUT_MS,
 ): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err = (err + d).slice(-4000)));
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(new Error(`${tool} could not be run (${e.message}): is it on PATH?`));
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) return resolve(out);
-      const why = signal ? `was stopped after ${timeoutMs / 1000} s` : `exited ${code}`;
-      const tail = err.trim().split("\n").slice(-5).join("\n  ");
-      reject(new Error(`${tool} ${args[0]} ${args.at(-1)} ${why}:\n  ${tail}`));
-    });
-  });
+  const r = await commandResult(tool, args, timeoutMs, { ...process.env, ...env });
+  if (r.status === 0) return r.stdout;
+  if (r.error && r.error.code !== "ETIMEDOUT")
+    throw new Error(`${tool} could not be run (${r.error.message}): is it on PATH?`);
+  const why = r.status === null ? `was stopped after ${timeoutMs / 1000} s` : `exited ${r.status}`;
+  const tail = r.stderr.trim().split("\n").slice(-5).join("\n  ");
+  throw new Error(`${tool} ${args[0]} ${args.at(-1)} ${why}:\n  ${tail}`);
+}
+
+/**
+ * Readies DIR for cosign and Syft asking the registry: the offline files, and the login when the
+ * stack has one of its own (without, the user's `docker login`). Returns the environment for it.
+ */
+function registryAccess(dir: string, login?: RegistryLogin): Record<string, string> {
+  writeOfflineFiles(dir);
+  if (!login) return {};
+  writeDockerConfig(dir, login);
+  return { DOCKER_CONFIG: dir };
 }
 
 /** A fresh private directory for one run's files, removed after FN whatever it does. */
@@ -142,11 +138,8 @@ export function signImage(
   done: Record<string, SbomRecord> = {},
 ): Promise<Record<string, SbomRecord>> {
   return inScratch(async (dir) => {
-    writeOfflineFiles(dir);
-    // With a login of the stack's own, that login alone; without one, the user's `docker login`.
-    if (request.registryAuth) writeDockerConfig(dir, request.registryAuth);
     const env = {
-      ...(request.registryAuth ? { DOCKER_CONFIG: dir } : {}),
+      ...registryAccess(dir, request.registryAuth),
       COSIGN_PRIVATE_KEY: request.privateKey,
       COSIGN_PASSWORD: request.password,
       SYFT_CHECK_FOR_APP_UPDATE: "false",
@@ -216,14 +209,13 @@ export const UNSIGNED = new RegExp(
  */
 export function signedInRegistry(request: VerifyRequest): Promise<SignedState> {
   return inScratch(async (dir) => {
-    writeOfflineFiles(dir);
-    if (request.registryAuth) writeDockerConfig(dir, request.registryAuth);
+    const env = registryAccess(dir, request.registryAuth);
     const key = path.join(dir, "key.pub");
     fs.writeFileSync(key, request.publicKey);
-    const env: Record<string, string> = request.registryAuth ? { DOCKER_CONFIG: dir } : {};
-    const flags = ["--key", key, "--insecure-ignore-tlog=true", "--trusted-root"];
+    const trustedRoot = path.join(dir, "trusted-root.json");
+    const flags = ["--key", key, "--insecure-ignore-tlog=true", "--trusted-root", trustedRoot];
     const has = (verb: string, image: string, ...more: string[]) =>
-      runTool("cosign", [verb, ...flags, path.join(dir, "trusted-root.json"), ...more, image], env)
+      runTool("cosign", [verb, ...flags, ...more, image], env)
         .then(() => true)
         .catch((e: Error) => {
           if (UNSIGNED.test(e.message)) return false;

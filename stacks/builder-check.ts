@@ -1,4 +1,4 @@
-import { commandResult, type CommandResult } from "./command-result";
+import { commandResult, type CommandResult } from "../components/command-result";
 import { NAMESPACE } from "./config";
 
 /** What a `docker buildx` call gave: its exit code (null when it could not run) and output. */

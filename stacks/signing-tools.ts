@@ -1,4 +1,4 @@
-import { commandResult, type CommandResult } from "./command-result";
+import { commandResult, type CommandResult } from "../components/command-result";
 import { NAMESPACE } from "./config";
 
 /** The tools signing runs on the build machine: cosign signs, Syft makes the SBOMs. */

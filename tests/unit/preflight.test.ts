@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { commandResult } from "../../stacks/command-result";
+import { commandResult } from "../../components/command-result";
 import { machineProblems } from "../../stacks/preflight";
 
 const PATH = process.env.PATH;
