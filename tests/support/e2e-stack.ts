@@ -6,6 +6,7 @@ import * as path from "path";
 import { DEV_PINNED, pinDevMachine } from "../../stacks/dev-machine";
 import { machineWorkDir, trackedConfig } from "../../stacks/work-dir";
 import { lucidHome, openStack, PROJECT_DIR } from "../../stacks/workspace";
+import { STAND_IN } from "./stand-in";
 
 /**
  * The program as `npm run build` compiled it: a dynamic provider's code is serialized and run by
@@ -109,8 +110,8 @@ export const repositoryFor = (name: string, platform: PiPlatform) =>
   platform === "linux/arm64" ? name : `${name}-${platform.split("/")[1]}`;
 
 /**
- * Config for a stack that rolls out to the Pi stand-in beside the dev stack: its own
- * repository, compose project, releases directory and gateway port. As `deploy` the stand-in
+ * Config for a stack that rolls out to the Pi stand-in (./stand-in.ts) beside the dev stack: its
+ * own repository, compose project, releases directory and gateway port. As `deploy` the stand-in
  * has docker-compose 1.29; as `deploy-v2`, the Compose v2 plugin. As linux/arm64 its services
  * run under QEMU, as a Pi's do natively; as linux/amd64 nothing is emulated, for the files whose
  * claims are about the rollout, not the architecture (the arm64 set is proven by `rollout`,
@@ -119,12 +120,12 @@ export const repositoryFor = (name: string, platform: PiPlatform) =>
 export const onPiStandIn = (
   project: string,
   gatewayPort: number,
-  user: "deploy" | "deploy-v2" = "deploy",
+  user: string = STAND_IN.user,
   platform: PiPlatform = "linux/arm64",
 ) => ({
-  registry: { push: "10.250.0.1:5000", repository: repositoryFor(project, platform) },
+  registry: { push: STAND_IN.registry, repository: repositoryFor(project, platform) },
   pi: {
-    host: "10.250.0.2",
+    host: STAND_IN.host,
     port: 22,
     user,
     platform,
