@@ -9,10 +9,23 @@ export interface CommandResult {
   error?: NodeJS.ErrnoException;
 }
 
+/** Process groups of the commands still running: killed if this process exits first. */
+const running = new Set<number>();
+process.on("exit", () => running.forEach(killed));
+
+function killed(group: number | undefined) {
+  try {
+    if (group) process.kill(-group, "SIGKILL");
+  } catch {
+    // the group has ended already
+  }
+}
+
 /**
  * Runs `cmd args` without a shell and without blocking this process, so that several asks run
- * side by side; bounded: at `timeoutMs` the command is killed and the answer is ETIMEDOUT at once
- * (a child it left holding the pipes does not hold the answer back). Never rejects.
+ * side by side; bounded: at `timeoutMs` the command and every process it started (its process
+ * group: `docker` and its `docker-buildx` plugin) are killed, and the answer is ETIMEDOUT at once.
+ * The group is killed too if this process exits first. Never rejects.
  */
 export function commandResult(
   cmd: string,
@@ -21,14 +34,17 @@ export function commandResult(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let stdout = "";
     let stderr = "";
     let done = false;
+    const killGroup = () => killed(child.pid);
+    if (child.pid) running.add(child.pid);
     const finish = (r: CommandResult) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      running.delete(child.pid!);
       resolve(r);
     };
     // (a spawn that failed, e.g. out of file descriptors, has no streams: its 'error' answers)
@@ -39,7 +55,7 @@ export function commandResult(
     );
     child.on("close", (status) => finish({ status, stdout, stderr }));
     const timer = setTimeout(() => {
-      child.kill("SIGKILL");
+      killGroup();
       child.stdout?.destroy();
       child.stderr?.destroy();
       const error: NodeJS.ErrnoException = new Error(

@@ -1,6 +1,7 @@
 // The machine check before a run (stacks/preflight.ts): its three asks (the buildx builder,
 // cosign, syft) run side by side, each bounded, and every problem is named at once. Fake
 // `docker`, `cosign` and `syft` on PATH; the real ones: tests/e2e/builder.test.ts, bad-config.
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -54,6 +55,16 @@ afterAll(() => {
   for (const d of [bin, base]) fs.rmSync(d, { recursive: true, force: true });
 });
 
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+/** Running: its /proc entry is there and not a zombie's (state Z: ended, not yet reaped). */
+function alive(pid: number) {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 describe("commandResult", () => {
   test("a command's exit code and output", async () => {
     expect(await commandResult("/bin/sh", ["-c", "echo out; echo err >&2; exit 3"], 5000)).toEqual({
@@ -68,11 +79,33 @@ describe("commandResult", () => {
     expect([r.status, r.error?.code]).toEqual([null, "ENOENT"]);
   });
 
-  test("at its bound: killed, ETIMEDOUT at once, though a child of it holds the pipes", async () => {
+  test("at its bound: killed with what it started, ETIMEDOUT at once", async () => {
     const t0 = Date.now();
-    const r = await commandResult("sh", ["-c", "sleep 30 & echo started; wait"], 1000);
-    expect([r.status, r.error?.code, r.stdout]).toEqual([null, "ETIMEDOUT", "started\n"]);
+    // a child of the command holds the pipes, as docker's buildx plugin does
+    const r = await commandResult("sh", ["-c", "sleep 30 & echo $!; wait"], 1000);
+    expect([r.status, r.error?.code]).toEqual([null, "ETIMEDOUT"]);
     expect(Date.now() - t0).toBeLessThan(5000);
+    for (let i = 0; i < 40 && alive(Number(r.stdout)); i++) await sleep(50);
+    expect(alive(Number(r.stdout))).toBe(false);
+  });
+
+  test("this process gone first: what the command started goes too", async () => {
+    // a process that asks, and exits at once once its command has started a child
+    const pidFile = path.join(base, "started.pid");
+    const module = path.resolve(__dirname, "../../components/command-result");
+    const asker = [
+      `const { commandResult } = require(${JSON.stringify(module)});`,
+      `commandResult("sh", ["-c", "sleep 30 & echo $! > ${pidFile}; wait"], 60000);`,
+      `const fs = require("fs");`,
+      `setInterval(() => fs.existsSync("${pidFile}") && process.exit(0), 20);`,
+      `setTimeout(() => process.exit(2), 20000);`,
+    ].join("\n");
+    const tsNode = path.resolve(__dirname, "../../node_modules/.bin/ts-node-transpile-only");
+    const r = spawnSync(tsNode, ["-e", asker], { encoding: "utf8", timeout: 30_000 });
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    const pid = Number(fs.readFileSync(pidFile, "utf8"));
+    for (let i = 0; i < 40 && alive(pid); i++) await sleep(50);
+    expect(alive(pid)).toBe(false);
   });
 });
 
