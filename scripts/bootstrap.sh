@@ -17,7 +17,6 @@ read -r -a suites <<<"${LUCID_DEBIAN_SUITES:-${LUCID_DEBIAN_SUITE:-bookworm}}"
 # LUCID_LANGUAGE_HOST=1 (the tests): the plain `pulumi` CLI's Node language host.
 # LUCID_FERRETDB=1 (the tests): FerretDB, a MongoDB for the toolbox's tests.
 # LUCID_CONTAINER_BUILDER=1 (the tests): a docker-container buildx builder, as Docker Desktop has.
-# LUCID_PI_FAULTS=1 (the tests): the faults file's own Pi stand-in and registry (scripts/lib.sh).
 {
   bash "$here/go-tools.sh" all &&
     if [[ -n "${LUCID_PI_COMPOSE_V2:-}" ]]; then bash "$here/go-tools.sh" compose; fi &&
@@ -30,10 +29,6 @@ go_job=$!
 bash "$here/docker-engine.sh"
 bash "$here/registry.sh"
 bash "$here/pi-standin.sh"
-if [[ -n "${LUCID_PI_FAULTS:-}" ]]; then
-  LUCID_STANDIN=faults bash "$here/registry.sh"
-  LUCID_STANDIN=faults bash "$here/pi-standin.sh"
-fi
 apt_install shellcheck # `npm run lint` checks every shell program with it
 for suite in "${suites[@]}"; do bash "$here/debian-base.sh" --rootfs-only "$suite"; done
 

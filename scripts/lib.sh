@@ -19,38 +19,15 @@ mkdir -p "$LUCID_BIN" "$LUCID_RUN" "$LUCID_LOG"
 # forces plain HTTP for any loopback registry while docker-build's manifest reads insist on HTTPS
 # (seen: the Index's create and read disagreeing), so it serves TLS on an address that neither
 # special-cases, and the Pi pulls from the same address, as a real Pi pulls from Docker Hub.
-PI_HOST_IP="10.250.0.1" # host side of the shared Pi's veth: the registry's address
-# Two Pi stand-ins, each with its own namespace, link, Engine, sshd and deploy user, and its own
-# registry daemon (the same TLS certificate and storage, another port). LUCID_STANDIN picks one:
-# - unset: the one every test file and the dev stack share;
-# - "faults": the faults file's own (scripts/test.sh), so that the file can stop its registry,
-#   sshd and Engine while the other files run.
-# Both take the same keys (the deploy key and the host key, $LUCID_HOME/pi).
-case "${LUCID_STANDIN:-}" in
-  "")
-    STANDIN=pi
-    PI_LINK=lucid-pi0 PI_LINK_HOST_IP="$PI_HOST_IP" PI_IP=10.250.0.2
-    PI_BRIDGE_CIDR=10.251.0.1/24 PI_USER=deploy PI_V2_USER=deploy-v2 # v2: pi-compose-v2.sh
-    REGISTRY_PORT="${LUCID_REGISTRY_PORT:-5000}" REGISTRY_DAEMON=registry
-    ;;
-  faults)
-    STANDIN=pi-faults
-    PI_LINK=lucid-pf0 PI_LINK_HOST_IP=10.250.2.1 PI_IP=10.250.2.2
-    PI_BRIDGE_CIDR=10.252.0.1/24 PI_USER=deploy-faults PI_V2_USER=""
-    REGISTRY_PORT=5002 REGISTRY_DAEMON=registry-faults
-    ;;
-  *)
-    printf '[lucid] error: LUCID_STANDIN=%s: unknown Pi stand-in (unset, or "faults")\n' \
-      "$LUCID_STANDIN" >&2
-    exit 1
-    ;;
-esac
-PI_NETNS="lucid-$STANDIN"
-PI_DIR="$LUCID_HOME/$STANDIN"  # its Engine's data root, its sshd's config
-PI_KEYS="$LUCID_HOME/pi"       # the deploy key and host key, shared
-REGISTRY_ADDR="$PI_HOST_IP:$REGISTRY_PORT"
-PI_DOCKER_SOCK="/run/docker-$STANDIN.sock"
+PI_NETNS="${LUCID_PI_NETNS:-lucid-pi}"
+PI_HOST_IP="10.250.0.1"   # host side of the veth: the registry's address
+REGISTRY_ADDR="$PI_HOST_IP:${LUCID_REGISTRY_PORT:-5000}"
+PI_IP="10.250.0.2"        # the Pi stand-in's own address
+PI_BRIDGE_CIDR="10.251.0.1/24"
+PI_DOCKER_SOCK="/run/docker-pi.sock"
 PI_SSH_PORT=22
+PI_USER="deploy"
+PI_V2_USER="deploy-v2" # the tests' second flavour: Compose v2 (pi-compose-v2.sh)
 BUILDKIT_SOCK="$LUCID_RUN/buildkitd.sock"
 BUILDER_NAME="lucid"
 

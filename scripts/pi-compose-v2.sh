@@ -5,10 +5,10 @@
 # user: ~/.docker/cli-plugins). Needs `go-tools.sh compose` and pi-standin.sh first.
 source "$(dirname "$0")/lib.sh"
 
-[[ -n "$PI_V2_USER" ]] || die "the Pi stand-in ${LUCID_STANDIN:-} has no Compose v2 flavour"
+PI_DIR="$LUCID_HOME/pi"
 plugin="$LUCID_BIN/docker-compose-v2"
 [[ -x "$plugin" ]] || die "no Compose v2 at $plugin: run scripts/go-tools.sh compose first"
-[[ -f "$PI_KEYS/deploy_key.pub" ]] || die "no Pi stand-in: run scripts/pi-standin.sh first"
+[[ -f "$PI_DIR/deploy_key.pub" ]] || die "no Pi stand-in: run scripts/pi-standin.sh first"
 
 home="/home/$PI_V2_USER"
 if ! id "$PI_V2_USER" >/dev/null 2>&1; then
@@ -17,7 +17,7 @@ fi
 usermod -aG lucid-pi "$PI_V2_USER" # the Engine's socket
 usermod -p '*' "$PI_V2_USER" # a locked (!) account is refused by sshd even for keys
 install -d -m 700 -o "$PI_V2_USER" -g "$PI_V2_USER" "$home/.ssh"
-install -m 600 -o "$PI_V2_USER" -g "$PI_V2_USER" "$PI_KEYS/deploy_key.pub" "$home/.ssh/authorized_keys"
+install -m 600 -o "$PI_V2_USER" -g "$PI_V2_USER" "$PI_DIR/deploy_key.pub" "$home/.ssh/authorized_keys"
 install -d -o "$PI_V2_USER" -g "$PI_V2_USER" "$home/.docker"
 # A copy, root's, in a directory of root's: the user cannot read LUCID_HOME, and must not be able
 # to replace its Compose.

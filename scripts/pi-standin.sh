@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The Pi stand-in: its own host (pi-link.sh), its own Docker Engine with docker-compose 1.29, and
 # an sshd with key-only login for the deploy user. It pulls from the registry over its link.
-# LUCID_STANDIN=faults: the faults file's own stand-in (scripts/lib.sh).
 source "$(dirname "$0")/lib.sh"
 
+PI_DIR="$LUCID_HOME/pi"
 PI_NS="/var/run/netns/$PI_NETNS"
 in_pi() { nsenter --net="$PI_NS" "$@"; }
 
@@ -14,22 +14,22 @@ ensure_user() {
     useradd --create-home --shell /bin/bash --groups lucid-pi "$PI_USER"
   fi
   usermod -p '*' "$PI_USER" # a locked (!) account is refused by sshd even for keys
-  mkdir -p "$PI_DIR" "$PI_KEYS"
-  [[ -f "$PI_KEYS/deploy_key" ]] || ssh-keygen -q -t ed25519 -N '' -C "lucid-dev-deploy" -f "$PI_KEYS/deploy_key"
+  mkdir -p "$PI_DIR"
+  [[ -f "$PI_DIR/deploy_key" ]] || ssh-keygen -q -t ed25519 -N '' -C "lucid-dev-deploy" -f "$PI_DIR/deploy_key"
   install -d -m 700 -o "$PI_USER" -g "$PI_USER" "/home/$PI_USER/.ssh"
-  install -m 600 -o "$PI_USER" -g "$PI_USER" "$PI_KEYS/deploy_key.pub" "/home/$PI_USER/.ssh/authorized_keys"
+  install -m 600 -o "$PI_USER" -g "$PI_USER" "$PI_DIR/deploy_key.pub" "/home/$PI_USER/.ssh/authorized_keys"
 }
 
 pi_engine_up() { DOCKER_HOST="unix://$PI_DOCKER_SOCK" "$DOCKER" version --format '{{.Server.Version}}'; }
 
 ensure_engine() {
   if pi_engine_up >/dev/null 2>&1; then return 0; fi
-  mkdir -p "$PI_DIR/docker" "$LUCID_RUN/$STANDIN-docker-exec"
-  start_daemon "docker-$STANDIN" "$LUCID_LOG/docker-$STANDIN.log" nsenter --net="$PI_NS" dockerd \
-    --data-root "$PI_DIR/docker" --exec-root "$LUCID_RUN/$STANDIN-docker-exec" \
-    --pidfile "$LUCID_RUN/docker-$STANDIN-engine.pid" -H "unix://$PI_DOCKER_SOCK" -G lucid-pi \
+  mkdir -p "$PI_DIR/docker" "$LUCID_RUN/pi-docker-exec"
+  start_daemon docker-pi "$LUCID_LOG/docker-pi.log" nsenter --net="$PI_NS" dockerd \
+    --data-root "$PI_DIR/docker" --exec-root "$LUCID_RUN/pi-docker-exec" \
+    --pidfile "$LUCID_RUN/docker-pi-engine.pid" -H "unix://$PI_DOCKER_SOCK" -G lucid-pi \
     --bip "$PI_BRIDGE_CIDR"
-  await_daemon "docker-$STANDIN" 60 "Pi stand-in's Docker Engine" pi_engine_up
+  await_daemon docker-pi 60 "Pi stand-in's Docker Engine" pi_engine_up
 }
 
 sshd_up() {
@@ -37,11 +37,11 @@ sshd_up() {
 }
 
 ensure_sshd() {
-  [[ -f "$PI_KEYS/ssh_host_ed25519_key" ]] || ssh-keygen -q -t ed25519 -N '' -f "$PI_KEYS/ssh_host_ed25519_key"
+  [[ -f "$PI_DIR/ssh_host_ed25519_key" ]] || ssh-keygen -q -t ed25519 -N '' -f "$PI_DIR/ssh_host_ed25519_key"
   cat >"$PI_DIR/sshd_config" <<CONF
 ListenAddress $PI_IP:$PI_SSH_PORT
-HostKey $PI_KEYS/ssh_host_ed25519_key
-PidFile $LUCID_RUN/sshd-$STANDIN.pid
+HostKey $PI_DIR/ssh_host_ed25519_key
+PidFile $LUCID_RUN/sshd-pi.pid
 AllowUsers $PI_USER $PI_V2_USER
 PermitRootLogin no
 PubkeyAuthentication yes
@@ -57,19 +57,19 @@ CONF
   if sshd_up; then
     # A running sshd reads its config again on SIGHUP (sessions stay): whatever it loaded before,
     # it runs this one now.
-    [[ -f "$LUCID_RUN/sshd-$STANDIN.pid" ]] || die "Pi stand-in: sshd answers but $LUCID_RUN/sshd-$STANDIN.pid is gone; stop it (scripts/teardown.sh) and run again"
-    kill -HUP "$(cat "$LUCID_RUN/sshd-$STANDIN.pid")" || die "Pi stand-in: sshd did not take its config"
+    [[ -f "$LUCID_RUN/sshd-pi.pid" ]] || die "Pi stand-in: sshd answers but $LUCID_RUN/sshd-pi.pid is gone; stop it (scripts/teardown.sh) and run again"
+    kill -HUP "$(cat "$LUCID_RUN/sshd-pi.pid")" || die "Pi stand-in: sshd did not take its config"
     wait_until 15 "Pi sshd" sshd_up || die "Pi stand-in: sshd does not answer after reloading its config"
     return 0
   fi
-  in_pi /usr/sbin/sshd -f "$PI_DIR/sshd_config" -E "$LUCID_LOG/sshd-$STANDIN.log" \
-    || die "Pi stand-in: sshd did not start (see $LUCID_LOG/sshd-$STANDIN.log)"
+  in_pi /usr/sbin/sshd -f "$PI_DIR/sshd_config" -E "$LUCID_LOG/sshd-pi.log" \
+    || die "Pi stand-in: sshd did not start (see $LUCID_LOG/sshd-pi.log)"
   wait_until 15 "Pi sshd" sshd_up || die "Pi stand-in: sshd does not answer on $PI_IP:$PI_SSH_PORT"
 }
 
 # The public host key, as a stack pins it (`ssh-ed25519 AAAA...`).
 record_host_key() {
-  cut -d' ' -f1,2 "$PI_KEYS/ssh_host_ed25519_key.pub" >"$PI_KEYS/host_key.pub"
+  cut -d' ' -f1,2 "$PI_DIR/ssh_host_ed25519_key.pub" >"$PI_DIR/host_key.pub"
 }
 
 bash "$(dirname "$0")/pi-link.sh"

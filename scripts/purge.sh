@@ -39,16 +39,16 @@ go_modcache="$(go env GOMODCACHE 2>/dev/null || true)"
 go_cache="$(go env GOCACHE 2>/dev/null || true)"
 [[ -n "$go_modcache" ]] && { chmod -R u+w "$go_modcache" 2>/dev/null || true; rm -rf "$go_modcache"; }
 [[ -n "$go_cache" ]] && rm -rf "$go_cache"
-rm -rf "$LUCID_HOME" "$LUCID_RUN" /var/lib/docker /var/run/docker /run/docker-pi.sock /run/docker-pi-faults.sock \
+rm -rf "$LUCID_HOME" "$LUCID_RUN" /var/lib/docker /var/run/docker /run/docker-pi.sock \
   "$HOME/.npm/_cacache" node_modules dist "$HOME/.docker/buildx" \
   "$HOME/.docker/cli-plugins/docker-buildx" "$HOME/.pulumi"
 apt-get clean
 rm -rf /var/lib/apt/lists/*
 # What the bootstrap set up on the machine besides: the registry's CA in the trust stores, the
-# Pi stand-ins' accounts and their homes (its releases would read as a Pi's previous ones).
-rm -rf /usr/local/share/ca-certificates/lucid-registry-ca.crt "/etc/docker/certs.d/$PI_HOST_IP:"*
+# Pi stand-in's account and its home (its releases would read as a Pi's previous ones).
+rm -rf /usr/local/share/ca-certificates/lucid-registry-ca.crt "/etc/docker/certs.d/$REGISTRY_ADDR"
 update-ca-certificates --fresh >/dev/null 2>&1 || true
-for u in deploy deploy-v2 deploy-faults; do # both stand-ins' (scripts/lib.sh)
+for u in "$PI_USER" "$PI_V2_USER"; do
   if id "$u" >/dev/null 2>&1; then userdel -r "$u" >/dev/null 2>&1 || true; fi
 done
 getent group lucid-pi >/dev/null && { groupdel lucid-pi || true; }

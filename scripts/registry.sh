@@ -2,8 +2,6 @@
 # The OCI registry (Debian's docker-registry, distribution 2.8), served over TLS with
 # a local CA that this machine trusts: buildx's imagetools (docker-build's Index) speaks only HTTPS
 # to a registry, and a real Pi pulls from Docker Hub over TLS too.
-# LUCID_STANDIN=faults: the faults stand-in's own daemon (scripts/lib.sh), on the next port but
-# one, with the same certificate and the same storage: what one has pushed, the other serves.
 source "$(dirname "$0")/lib.sh"
 
 TLS="$LUCID_HOME/registry/tls"
@@ -51,22 +49,19 @@ if [[ -s "$TLS/ca.crt" ]] && cert_complete && registry_up; then
 fi
 # A registry of ours with an older certificate: stop it, and BuildKit, which caches the CA it
 # read at start; both come back with the new one (bootstrap starts BuildKit after this).
-if [[ -n "${LUCID_STANDIN:-}" ]] && ! cert_complete; then
-  die "registry $REGISTRY_DAEMON: the shared registry's certificate first (bash scripts/registry.sh)"
-fi
 if [[ -s "$TLS/server.crt" ]] && ! cert_complete; then
   for d in registry buildkitd; do
     if [[ -f "$LUCID_RUN/$d.pid" ]]; then kill "$(cat "$LUCID_RUN/$d.pid")" 2>/dev/null || true; fi
   done
   wait_until 10 "old registry gone" bash -c "! curl -s -o /dev/null -k https://$REGISTRY_ADDR/v2/"
 fi
-require_port_free "$REGISTRY_ADDR" "$REGISTRY_DAEMON" # before anything is touched
+require_port_free "$REGISTRY_ADDR" "registry" # before anything is touched
 apt_install docker-registry curl openssl ca-certificates
-LUCID_STANDIN="" bash "$(dirname "$0")/pi-link.sh" # it listens on the shared link's host side
+bash "$(dirname "$0")/pi-link.sh" # the registry listens on the link's host side
 ensure_tls
 
-mkdir -p "$LUCID_HOME/$REGISTRY_DAEMON"
-cat >"$LUCID_HOME/$REGISTRY_DAEMON/config.yml" <<YAML
+mkdir -p "$LUCID_HOME/registry"
+cat >"$LUCID_HOME/registry/config.yml" <<YAML
 version: 0.1
 log: { level: warn }
 storage:
@@ -76,9 +71,8 @@ http:
   addr: $REGISTRY_ADDR
   tls: { certificate: $TLS/server.crt, key: $TLS/server.key }
 YAML
-start_daemon "$REGISTRY_DAEMON" "$LUCID_LOG/$REGISTRY_DAEMON.log" \
-  docker-registry serve "$LUCID_HOME/$REGISTRY_DAEMON/config.yml"
+start_daemon registry "$LUCID_LOG/registry.log" docker-registry serve "$LUCID_HOME/registry/config.yml"
 wait_until 20 registry registry_up \
   || die "registry did not answer on $REGISTRY_ADDR within 20 s; last log lines:
-$(tail -n 10 "$LUCID_LOG/$REGISTRY_DAEMON.log")"
+$(tail -n 10 "$LUCID_LOG/registry.log")"
 log "registry at $REGISTRY_ADDR: ready"

@@ -14,17 +14,15 @@ stop() { # stop NAME: the daemon started as NAME, if still running; bounded wait
   rm -f "$pidfile"
 }
 
-for pi in pi pi-faults; do # both Pi stand-ins (scripts/lib.sh)
-  if [[ -f "$LUCID_RUN/sshd-$pi.pid" ]]; then kill "$(cat "$LUCID_RUN/sshd-$pi.pid")" 2>/dev/null || true; fi
-  stop "docker-$pi"
-done
+if [[ -f "$LUCID_RUN/sshd-pi.pid" ]]; then kill "$(cat "$LUCID_RUN/sshd-pi.pid")" 2>/dev/null || true; fi
+stop docker-pi
 stop docker-builder # the tests' docker-container builder's Engine
 stop buildkitd
 stop registry
-stop registry-faults
 stop registry-auth
-for link in lucid-pi0 lucid-pf0 lucid-bld0; do ip link del "$link" 2>/dev/null || true; done
-for ns in lucid-pi lucid-pi-faults; do ip netns del "$ns" 2>/dev/null || true; done
+ip link del lucid-pi0 2>/dev/null || true
+ip link del lucid-bld0 2>/dev/null || true
+ip netns del "$PI_NETNS" 2>/dev/null || true
 if [[ "${1:-}" == "--purge" ]]; then
   stop dockerd
   rm -rf "$LUCID_HOME"

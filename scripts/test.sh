@@ -12,9 +12,8 @@ bash "$here/node-deps.sh" & deps_job=$! # npm ci and tsc, beside the bootstrap's
 # The images are tested on Debian 13 too: both builder bases, debootstrapped side by side.
 # And the Pi stand-in's second flavour, Compose v2 (the user deploy-v2), for the e2e files.
 # And the plain `pulumi` CLI's Node language host, for the tests of that path.
-# And the faults file's own Pi stand-in and registry, which it stops while the others run.
 LUCID_DEBIAN_SUITES="bookworm trixie" LUCID_PI_COMPOSE_V2=1 LUCID_LANGUAGE_HOST=1 LUCID_FERRETDB=1 \
-  LUCID_CONTAINER_BUILDER=1 LUCID_PI_FAULTS=1 bash "$here/bootstrap.sh"
+  LUCID_CONTAINER_BUILDER=1 bash "$here/bootstrap.sh"
 bash "$here/registry-auth.sh" # a registry that wants a login, for the credentials tests
 wait "$deps_job" || die "installing or building the project's Node.js code failed (see above)"
 cd "$here/.."
@@ -23,16 +22,13 @@ cd "$here/.."
 # `lucid-<name>` project the tests and benches make; the dev stack's is `lucid`). Their volumes
 # stay. By name too, 1.29's `lucid-<name>_<service>_<n>`: the drift tests leave containers under a
 # service's name that compose did not make.
-# Both stand-ins' Engines (scripts/lib.sh).
-for sock in "$PI_DOCKER_SOCK" /run/docker-pi-faults.sock; do
-  ids="$(DOCKER_HOST="unix://$sock" docker ps -a \
-    --format '{{.ID}} {{.Label "com.docker.compose.project"}} {{.Names}}' |
-    awk '$2 ~ /^lucid-/ || $NF ~ /^lucid-[a-z0-9]+_/ { print $1 }')"
-  if [[ -n "$ids" ]]; then
-    # shellcheck disable=SC2086 # one argument per container id
-    DOCKER_HOST="unix://$sock" docker rm -f $ids >/dev/null
-  fi
-done
+ids="$(DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -a \
+  --format '{{.ID}} {{.Label "com.docker.compose.project"}} {{.Names}}' |
+  awk '$2 ~ /^lucid-/ || $NF ~ /^lucid-[a-z0-9]+_/ { print $1 }')"
+if [[ -n "$ids" ]]; then
+  # shellcheck disable=SC2086 # one argument per container id
+  DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker rm -f $ids >/dev/null
+fi
 # Lint first when a part of the suite runs; beside the tests when all of it does (below).
 if [[ $# -gt 0 ]]; then
   step lint npm run -s lint || die "lint failed:
@@ -52,7 +48,7 @@ status=0
 # The arm64 services run under QEMU on two cores, and too many side by side starve each other's
 # health checks: the files that run them (the images' set, rollout, builder, the dev command) go
 # one at a time, in the main jest, with change (an amd64 Pi's, put there for the jests' balance).
-# When the whole suite runs, three more go beside it:
+# When the whole suite runs, two more go beside it:
 # - "side": the rollout files whose claims are about the rollout, not the architecture, on the
 #   stand-in as an amd64 Pi (nothing emulated), each its own project and port: drift,
 #   moved-checkout, first-release, onion, compose-v2 (the Pi's Compose v2 flavour);
@@ -62,13 +58,12 @@ status=0
 #   once for a version not seen before: cached after that), half-open (one SSH connection of its
 #   own cut), plain-cli (the plain `pulumi` CLI, its Pi an amd64 one) and signing (the set signed
 #   and its SBOMs made once, then verified).
-# - "faults": faults.test.ts, which stops its Pi stand-in's registry, sshd and Engine: on a
-#   stand-in and registry of its own (LUCID_STANDIN=faults, scripts/lib.sh), its Pi an amd64 one;
-#   then the unit and setup files (bash, fake commands).
+# Then faults.test.ts, which takes the registry and the Pi's Engine down, alone with the unit and
+# setup files (bash, fake commands: nothing of what it stops).
 UNIT='tests/(unit|setup)/'
 LIGHT='hardening\.test|updates\.test|base-pins\.test|toolbox-mongo\.test|bad-config\.test|half-open\.test|plain-cli\.test|config-set\.test|debian-update\.test|signing\.test'
 SIDE='drift\.test|moved-checkout\.test|first-release\.test|onion\.test|compose-v2\.test'
-FAULTS='faults\.test'
+LAST='faults\.test'
 rm -f "$LUCID_LOG"/jest*.json # a jest that dies must not be counted from an older run
 reports=("$LUCID_LOG/jest.json")
 # beside NAME CMD...: CMD as a job of this script, its output in NAME.log; its pid in $job
@@ -78,7 +73,6 @@ beside() {
   job=$!
 }
 # jest_of NAME ARGS...: a jest of its own, its report jest-NAME.json
-# shellcheck disable=SC2317 # run through the functions below
 jest_of() {
   local name="$1"; shift
   timed "jest-$name" npx jest --runInBand --json --outputFile="$LUCID_LOG/jest-$name.json" "$@"
@@ -96,37 +90,31 @@ lint_and_light() {
   jest_of light --selectProjects images e2e --testPathPatterns "$LIGHT" || rc=1
   return "$rc"
 }
-# shellcheck disable=SC2317 # run through `beside`
-faults_then_unit() {
-  local rc=0
-  LUCID_STANDIN=faults jest_of faults --selectProjects e2e --testPathPatterns "$FAULTS" || rc=1
-  jest_of unit --selectProjects unit setup --testPathPatterns "$UNIT" || rc=1
-  return "$rc"
-}
 if [[ $# -eq 0 ]]; then
-  reports+=("$LUCID_LOG"/jest-{light,side,faults,unit}.json)
+  reports+=("$LUCID_LOG"/jest-{light,side,unit,faults}.json)
   rm -f "$LUCID_LOG/lint.failed"
   trap lucid_exit EXIT # the jobs below end with this script, however it ends
   beside light lint_and_light
   light_job=$job
   beside side jest_of side --selectProjects e2e --testPathPatterns "$SIDE"
   side_job=$job
-  beside faults faults_then_unit
-  faults_job=$job
   timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" \
-    --selectProjects e2e images --testPathIgnorePatterns "$LIGHT|$SIDE|$FAULTS" || status=$?
+    --selectProjects e2e images --testPathIgnorePatterns "$LIGHT|$SIDE|$LAST" || status=$?
   awaited light "$light_job"
   awaited side "$side_job"
-  awaited faults "$faults_job"
   lint=passed
   if [[ -e "$LUCID_LOG/lint.failed" ]]; then
     lint=failed
     reports+=("$LUCID_LOG/lint-failed.no-such-report") # a missing report counts as one failure
     { echo "lint failed:"; tail -n 40 "$LUCID_LOG/lint.log"; } >&2
   fi
-  summary() { grep -E '^Tests:' "$LUCID_LOG/$1.log" || echo 'no summary'; }
-  log "beside them: lint $lint; $(summary light) (light); $(summary side) (side);" \
-    "$(summary faults) (faults, then unit and setup)"
+  log "beside them: lint $lint; $(grep -E '^Tests:' "$LUCID_LOG/light.log" || echo 'no summary') (light);" \
+    "$(grep -E '^Tests:' "$LUCID_LOG/side.log" || echo 'no summary') (side)"
+  beside unit jest_of unit --selectProjects unit setup --testPathPatterns "$UNIT"
+  unit_job=$job
+  jest_of faults --selectProjects e2e --testPathPatterns "$LAST" || status=$?
+  awaited unit "$unit_job"
+  log "unit and setup, beside faults: $(grep -E '^Tests:' "$LUCID_LOG/unit.log" || echo 'no summary')"
 else
   timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" "$@" || status=$?
 fi

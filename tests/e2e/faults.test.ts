@@ -3,8 +3,7 @@
 // during refresh, the Pi's Engine restarted, two ups at once, a rollout already running on the
 // Pi, its disk full during a pull, a service that never becomes healthy. Each case ends with the
 // Pi running a known release, all healthy, and every volume byte-identical to before. It stops
-// the daemons of its Pi stand-in (../support/stand-in.ts): scripts/test.sh gives it one of its own,
-// registry included, and runs it beside the other files; on the shared one, it must run alone.
+// shared daemons: it never runs beside another test file.
 import { execFileSync, spawn, spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
@@ -13,10 +12,9 @@ import * as path from "path";
 import { parse } from "yaml";
 import { devMachineKeys } from "../../stacks/dev-machine";
 import { refreshDrift } from "../../stacks/drift-check";
-import { PROJECT_DIR } from "../../stacks/workspace";
+import { lucidHome, PROJECT_DIR } from "../../stacks/workspace";
 import { e2eStack, onPiStandIn, repositoryFor, tearDown } from "../support/e2e-stack";
 import { PI_ENGINE } from "../support/docker";
-import { STAND_IN } from "../support/stand-in";
 import { startMongo } from "../support/mongo";
 import { piDocker, piIds, volumeHashes, waitAllHealthy } from "../support/pi";
 import { SERVICE_NAMES, VOLUMES } from "../../infra/services";
@@ -24,8 +22,7 @@ import { SERVICE_NAMES, VOLUMES } from "../../infra/services";
 jest.setTimeout(30 * 60_000);
 
 const PROJECT = "lucid-faults";
-const { user: USER } = STAND_IN;
-const DIR = `/home/${USER}/${PROJECT}`;
+const DIR = `/home/deploy/${PROJECT}`;
 /** The Pi's rollout lock (an flock on this file) and who holds it. */
 const LOCK = `${DIR}/.rollout.lock`;
 const SERVICES = [...SERVICE_NAMES].sort();
@@ -41,7 +38,6 @@ const release = async () => (await ctx.stack.outputs()).release.value as string;
 const sh = (cmd: string, args: string[]) =>
   execFileSync(cmd, args, { encoding: "utf8", timeout: 120_000 });
 const script = (name: string) => sh("bash", [path.join(PROJECT_DIR, "scripts", name)]);
-const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits (bounded) until `check` holds. */
@@ -85,7 +81,7 @@ MongoClient("mongodb://mongo:27017")["lucid"]["keys"].insert_many(
 
 beforeAll(async () => {
   // the drift file's repository: the same sources build the same digests, nothing new to push
-  const standIn = onPiStandIn(PROJECT, 18084, USER, "linux/amd64");
+  const standIn = onPiStandIn(PROJECT, 18084, "deploy", "linux/amd64");
   const repository = repositoryFor("lucid-e2e", "linux/amd64");
   ctx = await e2eStack(
     "faults",
@@ -148,15 +144,15 @@ describe("faults", () => {
   test("the registry down during the push: up fails clearly, the Pi keeps its release", async () => {
     const good = await release();
     const before = piIds(PROJECT);
-    process.kill(Number(fs.readFileSync(STAND_IN.pids.registry, "utf8")), "SIGTERM");
+    process.kill(Number(fs.readFileSync("/run/lucid/registry.pid", "utf8")), "SIGTERM");
     try {
       await until("registry stopped", 20, () => {
-        const r = spawnSync("curl", ["-s", "-o", "/dev/null", `https://${STAND_IN.registry}/v2/`]);
+        const r = spawnSync("curl", ["-s", "-o", "/dev/null", "https://10.250.0.1:5000/v2/"]);
         return r.status !== 0;
       });
       changeGateway();
       await expect(ctx.upMeantToFail()).rejects.toThrow(
-        new RegExp(`${escaped(STAND_IN.registry)}[\\s\\S]*(connection refused|connect:)`),
+        /10\.250\.0\.1:5000[\s\S]*(connection refused|connect:)/,
       );
       expect(piIds(PROJECT)).toEqual(before);
       expect(fs.readlinkSync(`${DIR}/current`)).toBe(`releases/${good}`);
@@ -178,7 +174,7 @@ describe("faults", () => {
     await until("the rollout's health gate", 300, () =>
       thisRun().includes("its health gate waits"),
     );
-    spawnSync("pkill", ["-KILL", "-u", USER, "sshd"]);
+    spawnSync("pkill", ["-KILL", "-u", "deploy", "sshd"]);
     await up.catch(() => undefined);
     return thisRun();
   };
@@ -229,12 +225,12 @@ describe("faults", () => {
 
   test("an unreachable Pi: refresh fails clearly and never reads the rollout as gone", async () => {
     const good = await release();
-    const sshd = Number(fs.readFileSync(STAND_IN.pids.sshd, "utf8").trim());
+    const sshd = Number(fs.readFileSync("/run/lucid/sshd-pi.pid", "utf8").trim());
     process.kill(sshd, "SIGTERM");
     try {
       await until("sshd stopped", 20, () => !fs.existsSync(`/proc/${sshd}`));
       await expect(refreshDrift(ctx.stack, { write: true })).rejects.toThrow(
-        `cannot read the Pi back (${USER}@${STAND_IN.host}:22)`,
+        /cannot read the Pi back \(deploy@10\.250\.0\.2:22\)/,
       );
     } finally {
       script("pi-standin.sh");
@@ -248,7 +244,7 @@ describe("faults", () => {
 
   test("the Pi's Engine restarted: the set comes back by itself and refresh finds no drift", async () => {
     const good = await release();
-    const pid = Number(fs.readFileSync(STAND_IN.pids.engine, "utf8"));
+    const pid = Number(fs.readFileSync("/run/lucid/docker-pi-engine.pid", "utf8"));
     process.kill(pid, "SIGTERM");
     await until("the Pi's Engine stopped", 60, () => !fs.existsSync(`/proc/${pid}`));
     script("pi-standin.sh");
@@ -276,7 +272,7 @@ describe("faults", () => {
   });
 
   test("a rollout already running on the Pi is waited for; a lock file left behind is no lock", async () => {
-    const asDeploy = (script: string) => [USER, "-s", "/bin/bash", "-c", script];
+    const asDeploy = (script: string) => ["deploy", "-s", "/bin/bash", "-c", script];
     // The Pi's record of this run: its lines after the last "begins".
     const thisRun = () =>
       fs.readFileSync(`${DIR}/rollout.log`, "utf8").split(" begins\n").at(-1) ?? "";
@@ -310,7 +306,7 @@ describe("faults", () => {
       expect(thisRun()).not.toContain("holds the lock");
       letGo = Math.floor(Date.now() / 1000) * 1000; // the Pi's stamps are whole seconds
     } finally {
-      spawnSync("pkill", ["-u", USER, "-f", `^${hold}$`]);
+      spawnSync("pkill", ["-u", "deploy", "-f", `^${hold}$`]);
       holder.kill();
       if (!letGo) await up?.catch(() => undefined); // failed above: the stack free for teardown
     }
@@ -336,7 +332,7 @@ describe("faults", () => {
     const good = await release();
     const before = piIds(PROJECT);
     // The Engine downloads layers into its data root's tmp/: a full filesystem there.
-    const tmp = path.join(STAND_IN.dataRoot, "tmp");
+    const tmp = path.join(lucidHome(), "pi", "docker", "tmp");
     sh("mount", ["-t", "tmpfs", "-o", "size=256k", "lucid-pi-full", tmp]);
     try {
       try {

@@ -39,14 +39,6 @@ describe("bootstrap refuses bad setups clearly", () => {
     }
   });
 
-  test("an unknown Pi stand-in is refused, naming LUCID_STANDIN, before anything runs", () => {
-    const { code, stderr } = runScript("pi-standin.sh", { LUCID_STANDIN: "lab" });
-    expect(code).toBe(1);
-    expect(stderr).toBe(
-      '[lucid] error: LUCID_STANDIN=lab: unknown Pi stand-in (unset, or "faults")\n',
-    );
-  });
-
   test("a Docker Engine that cannot start shows why, at once", () => {
     // A second dockerd on this machine fails for real: the running one holds its pid file.
     const started = Date.now();

@@ -2,13 +2,12 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { STAND_IN } from "./stand-in";
 
 /** Debian's docker client (Engine 20.10); the build side's Engine, never the Pi stand-in's. */
 const DOCKER = fs.existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
 
-/** The Pi stand-in's Engine (./stand-in.ts), for the helpers that may work on either. */
-export const PI_ENGINE = STAND_IN.engine;
+/** The Pi stand-in's Engine, for the helpers that may work on either. */
+export const PI_ENGINE = "unix:///run/docker-pi.sock";
 
 /** Runs docker (on `host`'s Engine if given); the exit code and both streams, bounded in time. */
 export function dockerResult(

@@ -6,7 +6,6 @@ import * as path from "path";
 import { DEV_PINNED, pinDevMachine } from "../../stacks/dev-machine";
 import { machineWorkDir, trackedConfig } from "../../stacks/work-dir";
 import { lucidHome, openStack, PROJECT_DIR } from "../../stacks/workspace";
-import { STAND_IN } from "./stand-in";
 
 /**
  * The program as `npm run build` compiled it: a dynamic provider's code is serialized and run by
@@ -110,8 +109,8 @@ export const repositoryFor = (name: string, platform: PiPlatform) =>
   platform === "linux/arm64" ? name : `${name}-${platform.split("/")[1]}`;
 
 /**
- * Config for a stack that rolls out to the Pi stand-in (./stand-in.ts) beside the dev stack: its
- * own repository, compose project, releases directory and gateway port. As `deploy` the stand-in
+ * Config for a stack that rolls out to the Pi stand-in beside the dev stack: its own
+ * repository, compose project, releases directory and gateway port. As `deploy` the stand-in
  * has docker-compose 1.29; as `deploy-v2`, the Compose v2 plugin. As linux/arm64 its services
  * run under QEMU, as a Pi's do natively; as linux/amd64 nothing is emulated, for the files whose
  * claims are about the rollout, not the architecture (the arm64 set is proven by `rollout`,
@@ -120,12 +119,12 @@ export const repositoryFor = (name: string, platform: PiPlatform) =>
 export const onPiStandIn = (
   project: string,
   gatewayPort: number,
-  user: string = STAND_IN.user,
+  user: "deploy" | "deploy-v2" = "deploy",
   platform: PiPlatform = "linux/arm64",
 ) => ({
-  registry: { push: STAND_IN.registry, repository: repositoryFor(project, platform) },
+  registry: { push: "10.250.0.1:5000", repository: repositoryFor(project, platform) },
   pi: {
-    host: STAND_IN.host,
+    host: "10.250.0.2",
     port: 22,
     user,
     platform,
