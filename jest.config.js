@@ -4,8 +4,10 @@
  * platforms, inspected and run.
  */
 // The Pulumi SDK keeps protobuf state on the global object across test files: leave it there.
+// ts-jest transpiles each file alone (tsconfig.jest.json: isolatedModules), without type-checking:
+// `npm run build` (tsc, over the tests too) checks the types before any test runs.
 const common = {
-  preset: "ts-jest",
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.jest.json" }] },
   testEnvironment: "node",
   testEnvironmentOptions: { globalsCleanup: "off" },
   roots: ["<rootDir>/tests"],
