@@ -5,7 +5,8 @@
 // the SBOM attached lists the packages the image records. Neither the key nor its password is in
 // the state or the run's output. A no-op `up` signs nothing again; an image pushed to a tag by
 // hand fails verification; a key that is not the stack's verifies nothing; a signature deleted
-// from the registry is found by refresh and made again by the next up, for that image alone.
+// from the registry (a platform's signature and SBOM attestation, the attestation alone, the
+// index's signature) is found by refresh and made again by the next up, for that image alone.
 // (The key the stack makes itself: the dev stack's and plain-cli's `up`s.)
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -263,26 +264,39 @@ function manifestCall(
   });
 }
 
-/** Each ImageSignature in the state: the platforms it holds as signed, by its image's name. */
-async function signedPlatforms(): Promise<Record<string, string[]>> {
+/** Each ImageSignature in the state, by its image's name: its signed index and platforms. */
+async function signedState(): Promise<Record<string, { index: string; platforms: string[] }>> {
   const { deployment } = await ctx.stack.exportStack();
   const resources = (deployment.resources ?? []) as {
     urn: string;
-    outputs?: { platforms?: Record<string, string> };
+    outputs?: { index?: string; platforms?: Record<string, string> };
   }[];
   return Object.fromEntries(
     resources
       .filter((r) => r.urn.includes("ImageSignature"))
-      .map((r) => [r.urn.split("::").at(-1), Object.keys(r.outputs?.platforms ?? {}).sort()]),
+      .map((r) => [
+        r.urn.split("::").at(-1),
+        {
+          index: r.outputs?.index ?? "",
+          platforms: Object.keys(r.outputs?.platforms ?? {}).sort(),
+        },
+      ]),
   );
 }
+
+/** Each ImageSignature in the state: the platforms it holds as signed, by its image's name. */
+const signedPlatforms = async (): Promise<Record<string, string[]>> =>
+  Object.fromEntries(Object.entries(await signedState()).map(([n, s]) => [n, s.platforms]));
+
+/** What cosign keeps for the image DIGEST: the referrers index at its tag sha256-<hex>. */
+const referrersOf = (digest: string) => digest.replace(":", "-");
 
 test("a signature lost from the registry: refresh finds it, the next up signs that image again", async () => {
   // tor-proxy's arm64 image loses what cosign keeps for it (its signature and SBOM attestation,
   // one referrers index at the tag sha256-<hex>), as a registry restored from an old backup would
   const digest = sboms["tor-proxy"]["linux/arm64"].digest;
   const image = `${REPOSITORY}@${digest}`;
-  const held = await manifestCall("GET", digest.replace(":", "-"));
+  const held = await manifestCall("GET", referrersOf(digest));
   expect([held.status, held.digest]).toEqual([200, expect.stringMatching(/^sha256:/)]);
   expect((await manifestCall("DELETE", held.digest)).status).toBe(202);
   const lost = verify(image);
@@ -303,6 +317,62 @@ test("a signature lost from the registry: refresh finds it, the next up signs th
   const att = verifySbom(image);
   expect([att.status, att.stderr.slice(-300)]).toEqual([0, expect.any(String)]);
   expect(verify(`${REPOSITORY}:tor-proxy`).status).toBe(0);
+});
+
+test("an SBOM attestation lost, its signature kept: refresh finds it, the next up attests again", async () => {
+  // tunnel-tools' amd64 image keeps its signature; its SPDX attestation leaves the referrers index
+  const digest = sboms["tunnel-tools"]["linux/amd64"].digest;
+  const image = `${REPOSITORY}@${digest}`;
+  const login = { username: "lucid", password: password() };
+  const { body } = await getManifest(REGISTRY, "lucid-signing", referrersOf(digest), login);
+  const spdx = (m: { annotations?: Record<string, string> }) =>
+    m.annotations?.["dev.sigstore.bundle.predicateType"] === "https://spdx.dev/Document";
+  const manifests = body.manifests as { annotations?: Record<string, string> }[];
+  expect(manifests.filter(spdx).length).toBeGreaterThan(0);
+  const kept = { ...body, manifests: manifests.filter((m) => !spdx(m)) };
+  expect((await manifestCall("PUT", referrersOf(digest), kept as never)).status).toBe(201);
+  expect(verify(image).status).toBe(0);
+  expect(verifySbom(image).status).not.toBe(0);
+
+  const before = await signedState();
+  const refresh = await ctx.stack.refresh({ onOutput: ctx.onOutput });
+  expect(changesOf(refresh.summary)).toEqual({ update: 1 });
+  expect(await signedState()).toEqual({
+    ...before,
+    "tunnel-tools": { ...before["tunnel-tools"], platforms: ["linux/arm64"] },
+  });
+
+  const up = await ctx.stack.up({ onOutput: ctx.onOutput });
+  expect(changesOf(up.summary)).toEqual({ update: 1 });
+  expect(await signedState()).toEqual(before);
+  const att = verifySbom(image);
+  expect([att.status, att.stderr.slice(-300)]).toEqual([0, expect.any(String)]);
+});
+
+test("the index's signature lost: refresh finds it, the next up signs the index again", async () => {
+  const tag = `${REPOSITORY}:api-gateway`;
+  const index = (await manifestCall("GET", "api-gateway")).digest;
+  const held = await manifestCall("GET", referrersOf(index));
+  expect(held.status).toBe(200);
+  expect((await manifestCall("DELETE", held.digest)).status).toBe(202);
+  expect(verify(tag).stderr).toMatch(/no signatures found/);
+  const platform = `${REPOSITORY}@${sboms["api-gateway"]["linux/arm64"].digest}`;
+  expect(verify(platform).status).toBe(0);
+
+  const before = await signedState();
+  expect(before["api-gateway"].index).toBe(index);
+  const refresh = await ctx.stack.refresh({ onOutput: ctx.onOutput });
+  expect(changesOf(refresh.summary)).toEqual({ update: 1 });
+  // the index alone is unsigned in the state; its platforms stay
+  expect(await signedState()).toEqual({
+    ...before,
+    "api-gateway": { ...before["api-gateway"], index: "" },
+  });
+
+  const up = await ctx.stack.up({ onOutput: ctx.onOutput });
+  expect(changesOf(up.summary)).toEqual({ update: 1 });
+  expect(await signedState()).toEqual(before);
+  expect(verify(tag).status).toBe(0);
 });
 
 test("an image pushed to a tag by hand fails verification", async () => {
