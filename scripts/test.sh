@@ -44,6 +44,13 @@ resume_dev_set() {
 }
 if [[ $# -eq 0 ]]; then
   resume_dev_set # one an interrupted run left stopped
+  # the jobs this script starts end with it, however it ends; the dev set runs again
+  # shellcheck disable=SC2317 # the EXIT trap's
+  on_exit() {
+    lucid_exit
+    resume_dev_set || true
+  }
+  trap on_exit EXIT
   dev_ids="$(DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -q --filter label=com.docker.compose.project=lucid)"
   if [[ -n "$dev_ids" ]]; then
     echo "$dev_ids" >"$DEV_STOPPED"
@@ -115,13 +122,6 @@ lint_and_light() {
 if [[ $# -eq 0 ]]; then
   reports+=("$LUCID_LOG"/jest-{light,side,unit,faults}.json)
   rm -f "$LUCID_LOG/lint.failed"
-  # the jobs below end with this script, however it ends; the dev set runs again
-  # shellcheck disable=SC2317 # the EXIT trap's
-  on_exit() {
-    lucid_exit
-    resume_dev_set || true
-  }
-  trap on_exit EXIT
   beside light lint_and_light
   light_job=$job
   beside side jest_of side --selectProjects e2e --testPathPatterns "$SIDE"
