@@ -5,7 +5,7 @@ import * as crypto from "crypto";
 import * as http from "http";
 import * as net from "net";
 import * as path from "path";
-import { SERVICES } from "../../infra/services";
+import { SERVICE_NAMES, SERVICES } from "../../infra/services";
 import { preparedImages, RELEASES, repositoryFor, type Built } from "../support/built-images";
 import { lucidHome } from "../../stacks/workspace";
 import { dockerResult, pull } from "../support/docker";
@@ -572,6 +572,31 @@ print(json.dumps(out))`,
       ok(socksFromTools());
     },
   );
+
+  // Last of its set. `docker stop` and a rollout's recreate send SIGTERM, then SIGKILL once the
+  // grace period is over (exit 137): a service that ignores the first holds every stop for it.
+  test("every service ends at SIGTERM, as docker stop and a rollout send it: exit 0, none killed", async () => {
+    // a running set: each has had the time to set up its handling (Python's imports under QEMU)
+    expect(Object.values(await waitHealthy(set, NAMES, 240))).toEqual(NAMES.map(() => "healthy"));
+    const names = SERVICE_NAMES.map((s) => `${set.prefix}-${s}`);
+    const stopped = dockerResult(["stop", "--time", "10", ...names], 120_000);
+    expect([stopped.code, stopped.stderr]).toEqual([0, ""]);
+    const exits = Object.fromEntries(
+      SERVICE_NAMES.map((s) => [
+        s,
+        dockerResult(["inspect", "--format", "{{.State.ExitCode}}", `${set.prefix}-${s}`], 30_000)
+          .stdout,
+      ]),
+    );
+    // One known exception, of QEMU's: api-server on Debian 13 emulated as arm64. Uvicorn shuts
+    // down ("Finished server process"), then the process never exits (QEMU's main thread in
+    // sigsuspend, the others in futex waits) and is killed; on amd64 it exits in 0.4 s, and on
+    // Debian 12 under the same QEMU at once. Shown here as it is, so a fix is seen.
+    const qemuHang = debian === "trixie" && platform === "linux/arm64" ? ["api-server"] : [];
+    expect(exits).toEqual(
+      Object.fromEntries(SERVICE_NAMES.map((s) => [s, qemuHang.includes(s) ? "137" : "0"])),
+    );
+  });
 });
 
 test("server-tools checks TLS against the local registry, trusting its CA", () => {

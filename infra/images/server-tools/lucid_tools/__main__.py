@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import signal
 import sys
 import time
 
@@ -58,6 +59,9 @@ def run(args: argparse.Namespace) -> dict:
 def main(argv: list) -> int:
     args = parser().parse_args(argv)
     if args.command == "idle":
+        # As PID 1 of its container, SIGTERM (`docker stop`, a rollout) would be ignored without a
+        # handler, and Docker would kill it after the grace period: it ends at once, with 0.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         while True:
             time.sleep(3600)
     try:

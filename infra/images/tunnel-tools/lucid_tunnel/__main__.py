@@ -4,6 +4,7 @@ import argparse
 import base64
 import json
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -190,6 +191,10 @@ def main(argv: list) -> int:
     parser = argparse.ArgumentParser(prog="lucid_tunnel")
     parser.add_argument("command", choices=["status", "publish", "run", "health"])
     args = parser.parse_args(argv)
+    # As PID 1 of its container, SIGTERM (`docker stop`, a rollout) would be ignored without a
+    # handler, and Docker would kill it after the grace period: it ends at once, with 0 (the
+    # control connection closed on the way out, as SystemExit unwinds).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     cfg = config()
     try:
         if args.command == "health":
