@@ -80,18 +80,19 @@ status=0
 # When the whole suite runs, two more go beside it:
 # - "side": the rollout files whose claims are about the rollout, not the architecture, on the
 #   stand-in as an amd64 Pi (nothing emulated), each its own project and port: drift,
-#   moved-checkout, first-release, onion, compose-v2 (the Pi's Compose v2 flavour);
-# - "light": lint, then what emulates little: the images' hardening (their files and config
-#   read, not run), updates, toolbox-mongo (one mongo-dump and -restore per platform), the bad
-#   configs (refused before anything runs), a Debian update's previews (which build tor-proxy
-#   once for a version not seen before: cached after that), half-open (one SSH connection of its
-#   own cut), plain-cli (the plain `pulumi` CLI, its Pi an amd64 one) and signing (the set signed
-#   and its SBOMs made once, then verified).
-# Then faults.test.ts, which takes the registry and the Pi's Engine down, alone with the unit and
-# setup files (bash, fake commands: nothing of what it stops).
+#   moved-checkout, first-release, onion, compose-v2 (the Pi's Compose v2 flavour); and a Debian
+#   update's previews (which build tor-proxy once for a version not seen before: cached after);
+# - "light": what emulates little: the images' hardening (their files and config read, not
+#   run), updates, toolbox-mongo (one mongo-dump and -restore per platform), the bad configs
+#   (refused before anything runs), half-open (one SSH connection of its own cut), plain-cli (the
+#   plain `pulumi` CLI, its Pi an amd64 one) and signing (the set signed and its SBOMs made once,
+#   then verified).
+# Then faults.test.ts, which takes the registry and the Pi's Engine down, alone with lint and the
+# unit and setup files beside it (bash, fake commands: nothing of what it stops), where the CPU
+# has room: the three jests before keep both cores busy.
 UNIT='tests/(unit|setup)/'
-LIGHT='hardening\.test|updates\.test|base-pins\.test|toolbox-mongo\.test|bad-config\.test|half-open\.test|plain-cli\.test|config-set\.test|debian-update\.test|signing\.test'
-SIDE='drift\.test|moved-checkout\.test|first-release\.test|onion\.test|compose-v2\.test'
+LIGHT='hardening\.test|updates\.test|base-pins\.test|toolbox-mongo\.test|bad-config\.test|half-open\.test|plain-cli\.test|config-set\.test|signing\.test'
+SIDE='drift\.test|moved-checkout\.test|first-release\.test|onion\.test|compose-v2\.test|debian-update\.test'
 LAST='faults\.test'
 rm -f "$LUCID_LOG"/jest*.json # a jest that dies must not be counted from an older run
 reports=("$LUCID_LOG/jest.json")
@@ -113,16 +114,16 @@ awaited() {
   tail -n 80 "$LUCID_LOG/$1.log" >&2
 }
 # shellcheck disable=SC2317 # run through `beside`
-lint_and_light() {
+lint_and_unit() {
   local rc=0
   step lint npm run -s lint || { rc=1; touch "$LUCID_LOG/lint.failed"; }
-  jest_of light --selectProjects images e2e --testPathPatterns "$LIGHT" || rc=1
+  jest_of unit --selectProjects unit setup --testPathPatterns "$UNIT" || rc=1
   return "$rc"
 }
 if [[ $# -eq 0 ]]; then
   reports+=("$LUCID_LOG"/jest-{light,side,unit,faults}.json)
   rm -f "$LUCID_LOG/lint.failed"
-  beside light lint_and_light
+  beside light jest_of light --selectProjects images e2e --testPathPatterns "$LIGHT"
   light_job=$job
   beside side jest_of side --selectProjects e2e --testPathPatterns "$SIDE"
   side_job=$job
@@ -130,19 +131,19 @@ if [[ $# -eq 0 ]]; then
     --selectProjects e2e images --testPathIgnorePatterns "$LIGHT|$SIDE|$LAST" || status=$?
   awaited light "$light_job"
   awaited side "$side_job"
+  log "beside it: $(grep -E '^Tests:' "$LUCID_LOG/light.log" || echo 'no summary') (light);" \
+    "$(grep -E '^Tests:' "$LUCID_LOG/side.log" || echo 'no summary') (side)"
+  beside unit lint_and_unit
+  unit_job=$job
+  jest_of faults --selectProjects e2e --testPathPatterns "$LAST" || status=$?
+  awaited unit "$unit_job"
   lint=passed
   if [[ -e "$LUCID_LOG/lint.failed" ]]; then
     lint=failed
     reports+=("$LUCID_LOG/lint-failed.no-such-report") # a missing report counts as one failure
     { echo "lint failed:"; tail -n 40 "$LUCID_LOG/lint.log"; } >&2
   fi
-  log "beside them: lint $lint; $(grep -E '^Tests:' "$LUCID_LOG/light.log" || echo 'no summary') (light);" \
-    "$(grep -E '^Tests:' "$LUCID_LOG/side.log" || echo 'no summary') (side)"
-  beside unit jest_of unit --selectProjects unit setup --testPathPatterns "$UNIT"
-  unit_job=$job
-  jest_of faults --selectProjects e2e --testPathPatterns "$LAST" || status=$?
-  awaited unit "$unit_job"
-  log "unit and setup, beside faults: $(grep -E '^Tests:' "$LUCID_LOG/unit.log" || echo 'no summary')"
+  log "beside faults: lint $lint; $(grep -E '^Tests:' "$LUCID_LOG/unit.log" || echo 'no summary') (unit and setup)"
 else
   timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" "$@" || status=$?
 fi
