@@ -1,4 +1,5 @@
 import { spawn } from "child_process";
+import * as fs from "fs";
 
 /** What a command gave: its exit code (null when it could not run or was stopped) and output. */
 export interface CommandResult {
@@ -9,23 +10,48 @@ export interface CommandResult {
   error?: NodeJS.ErrnoException;
 }
 
-/** Process groups of the commands still running: killed if this process exits first. */
+/** The commands still running: killed, with what they started, if this process exits first. */
 const running = new Set<number>();
-process.on("exit", () => running.forEach(killed));
+process.on("exit", () => running.forEach(killTree));
 
-function killed(group: number | undefined) {
-  try {
-    if (group) process.kill(-group, "SIGKILL");
-  } catch {
-    // the group has ended already
+/**
+ * Kills PID and every process under it (from /proc: a process's parent is its stat's 4th field).
+ * Not a process group of its own: the command stays in this one, so a terminal's Ctrl-C, or a
+ * signal to this process's group, still reaches it and what it started.
+ */
+function killTree(pid: number | undefined) {
+  if (!pid) return;
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree: number[] = [];
+  for (let todo = [pid]; todo.length;) {
+    const p = todo.pop()!;
+    tree.push(p);
+    todo.push(...(children.get(p) ?? []));
+  }
+  for (const p of tree) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {
+      // ended already
+    }
   }
 }
 
 /**
  * Runs `cmd args` without a shell and without blocking this process, so that several asks run
- * side by side; bounded: at `timeoutMs` the command and every process it started (its process
- * group: `docker` and its `docker-buildx` plugin) are killed, and the answer is ETIMEDOUT at once.
- * The group is killed too if this process exits first. Never rejects.
+ * side by side; bounded: at `timeoutMs` the command and every process under it (`docker` and its
+ * `docker-buildx` plugin) are killed, and the answer is ETIMEDOUT at once. They are killed too
+ * if this process exits (normally) first. Never rejects.
  */
 export function commandResult(
   cmd: string,
@@ -34,11 +60,10 @@ export function commandResult(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let done = false;
-    const killGroup = () => killed(child.pid);
     if (child.pid) running.add(child.pid);
     const finish = (r: CommandResult) => {
       if (done) return;
@@ -55,7 +80,7 @@ export function commandResult(
     );
     child.on("close", (status) => finish({ status, stdout, stderr }));
     const timer = setTimeout(() => {
-      killGroup();
+      killTree(child.pid);
       child.stdout?.destroy();
       child.stderr?.destroy();
       const error: NodeJS.ErrnoException = new Error(

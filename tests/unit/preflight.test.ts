@@ -83,11 +83,15 @@ describe("commandResult", () => {
     const t0 = Date.now();
     // a child of the command holds the pipes, as docker's buildx plugin does
     const r = await commandResult("sh", ["-c", "sleep 30 & echo $!; wait"], 1000);
-    expect([r.status, r.error?.code]).toEqual([null, "ETIMEDOUT"]);
+    expect([r.status, r.error?.code, r.stdout]).toEqual([
+      null,
+      "ETIMEDOUT",
+      expect.stringMatching(/^\d+\n$/),
+    ]);
     expect(Date.now() - t0).toBeLessThan(5000);
     for (let i = 0; i < 40 && alive(Number(r.stdout)); i++) await sleep(50);
     expect(alive(Number(r.stdout))).toBe(false);
-  });
+  }, 30_000);
 
   test("this process gone first: what the command started goes too", async () => {
     // a process that asks, and exits at once once its command has started a child
@@ -95,7 +99,7 @@ describe("commandResult", () => {
     const module = path.resolve(__dirname, "../../components/command-result");
     const asker = [
       `const { commandResult } = require(${JSON.stringify(module)});`,
-      `commandResult("sh", ["-c", "sleep 30 & echo $! > ${pidFile}; wait"], 60000);`,
+      `commandResult("sh", ["-c", "sleep 30 & echo $! > ${pidFile}.new && mv ${pidFile}.new ${pidFile}; wait"], 60000);`,
       `const fs = require("fs");`,
       `setInterval(() => fs.existsSync("${pidFile}") && process.exit(0), 20);`,
       `setTimeout(() => process.exit(2), 20000);`,
@@ -104,9 +108,10 @@ describe("commandResult", () => {
     const r = spawnSync(tsNode, ["-e", asker], { encoding: "utf8", timeout: 30_000 });
     expect([r.status, r.stderr]).toEqual([0, ""]);
     const pid = Number(fs.readFileSync(pidFile, "utf8"));
+    expect(pid).toBeGreaterThan(1);
     for (let i = 0; i < 40 && alive(pid); i++) await sleep(50);
     expect(alive(pid)).toBe(false);
-  });
+  }, 60_000);
 });
 
 describe("machineProblems", () => {
