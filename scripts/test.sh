@@ -32,9 +32,10 @@ fi
 # The dev stack's set (project `lucid`, arm64 under QEMU), which command 1 and the dev command's
 # test file leave running, is stopped while the whole suite runs: its health checks alone keep a
 # quarter of a core busy (measured: 0.24 of the 2), and a warm run is CPU-bound. That file starts
-# it again before it runs (tests/e2e/dev-command.test.ts); else the end of this script does. The
+# it again before it runs (tests/e2e/dev-command.test.ts); else this script's exit does. The
 # containers and their volumes stay; stopped by hand, their policy (unless-stopped) keeps them so.
 DEV_STOPPED="$LUCID_RUN/dev-set-stopped"
+# shellcheck disable=SC2317 # the EXIT trap's (below)
 resume_dev_set() {
   [[ -s "$DEV_STOPPED" ]] || return 0
   # shellcheck disable=SC2046 # one argument per container id
@@ -43,15 +44,20 @@ resume_dev_set() {
   rm -f "$DEV_STOPPED"
 }
 if [[ $# -eq 0 ]]; then
-  resume_dev_set # one an interrupted run left stopped
-  # the jobs this script starts end with it, however it ends; the dev set runs again
+  # The jobs this script starts end with it, however it ends, and the dev set runs again. Under
+  # set -e: lucid_exit returns the script's status, and a failed run's would end the trap there.
   # shellcheck disable=SC2317 # the EXIT trap's
   on_exit() {
+    set +e
     lucid_exit
-    resume_dev_set || true
+    resume_dev_set
   }
   trap on_exit EXIT
-  dev_ids="$(DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -q --filter label=com.docker.compose.project=lucid)"
+  # Running now, and any an interrupted run left stopped (started only at the end, with these).
+  dev_ids="$( {
+    DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -q --filter label=com.docker.compose.project=lucid
+    cat "$DEV_STOPPED" 2>/dev/null || true
+  } | sort -u)"
   if [[ -n "$dev_ids" ]]; then
     echo "$dev_ids" >"$DEV_STOPPED"
     # shellcheck disable=SC2086 # one argument per container id
@@ -80,8 +86,8 @@ status=0
 # When the whole suite runs, two more go beside it:
 # - "side": the rollout files whose claims are about the rollout, not the architecture, on the
 #   stand-in as an amd64 Pi (nothing emulated), each its own project and port: drift,
-#   moved-checkout, first-release, onion, compose-v2 (the Pi's Compose v2 flavour); and a Debian
-#   update's previews (which build tor-proxy once for a version not seen before: cached after);
+#   moved-checkout, first-release, onion, compose-v2 (the Pi's Compose v2 flavour); and, no Pi in
+#   it, a Debian update's previews (which build tor-proxy once for a version not seen before);
 # - "light": what emulates little: the images' hardening (their files and config read, not
 #   run), updates, toolbox-mongo (one mongo-dump and -restore per platform), the bad configs
 #   (refused before anything runs), half-open (one SSH connection of its own cut), plain-cli (the
