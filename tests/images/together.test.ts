@@ -5,7 +5,7 @@ import * as crypto from "crypto";
 import * as http from "http";
 import * as net from "net";
 import * as path from "path";
-import { SERVICE_NAMES, SERVICES } from "../../infra/services";
+import { SERVICES } from "../../infra/services";
 import { preparedImages, RELEASES, repositoryFor, type Built } from "../support/built-images";
 import { lucidHome } from "../../stacks/workspace";
 import { dockerResult, pull } from "../support/docker";
@@ -577,17 +577,14 @@ print(json.dumps(out))`,
   // grace period is over (exit 137): a service that ignores the first holds every stop for it.
   test("every service ends at SIGTERM, as docker stop and a rollout send it: exit 0, none killed", async () => {
     // a running set: each has had the time to set up its handling (Python's imports under QEMU)
-    expect(Object.values(await waitHealthy(set, NAMES, 240))).toEqual(NAMES.map(() => "healthy"));
-    const names = SERVICE_NAMES.map((s) => `${set.prefix}-${s}`);
+    expect(await waitHealthy(set, NAMES, 240)).toEqual(
+      Object.fromEntries(NAMES.map((n) => [n, "healthy"])),
+    );
+    const names = NAMES.map((n) => `${set.prefix}-${n}`);
     const stopped = dockerResult(["stop", "--time", "10", ...names], 120_000);
     expect([stopped.code, stopped.stderr]).toEqual([0, ""]);
-    const exits = Object.fromEntries(
-      SERVICE_NAMES.map((s) => [
-        s,
-        dockerResult(["inspect", "--format", "{{.State.ExitCode}}", `${set.prefix}-${s}`], 30_000)
-          .stdout,
-      ]),
-    );
+    const codes = dockerResult(["inspect", "--format", "{{.State.ExitCode}}", ...names], 30_000);
+    const exits = Object.fromEntries(NAMES.map((n, i) => [n, codes.stdout.split("\n")[i]]));
     // One known exception, under emulation alone: Debian 13's uvicorn (0.32) raises the SIGTERM it
     // caught again once it has shut down. PID 1 natively ignores it and exits 0 (amd64: 0.4 s);
     // QEMU, emulating the signal's default action, kills itself, which as PID 1 the kernel
@@ -596,7 +593,7 @@ print(json.dumps(out))`,
     const emulated = platform === "linux/arm64" && process.arch !== "arm64";
     const qemuHang = debian === "trixie" && emulated ? ["api-server"] : [];
     expect(exits).toEqual(
-      Object.fromEntries(SERVICE_NAMES.map((s) => [s, qemuHang.includes(s) ? "137" : "0"])),
+      Object.fromEntries(NAMES.map((n) => [n, qemuHang.includes(n) ? "137" : "0"])),
     );
   });
 });
