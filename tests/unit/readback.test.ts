@@ -1,0 +1,76 @@
+// What the lucid CLI's up, refresh and destroy run besides the operation itself
+// (stacks/workspace.ts, withoutReadback): the Automation API's own Stack, driving a fake `pulumi`
+// that records each run's arguments. The real CLI: tests/e2e/dev-command.test.ts and the bench.
+import * as auto from "@pulumi/pulumi/automation";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { withoutReadback } from "../../stacks/workspace";
+
+/** Answers each command with what the API parses (JSON where it reads JSON); logs its argv. */
+const FAKE_PULUMI = `#!/bin/sh
+echo "$*" >>"$FAKE_LOG"
+case "$1 $2" in
+  "version "*) echo v3.276.0 ;;
+  "stack output") echo '{}' ;;
+  "stack history") echo '[]' ;;
+esac
+`;
+
+let dir: string;
+let log: string;
+let stack: auto.Stack;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-readback-"));
+  fs.mkdirSync(path.join(dir, "bin"));
+  fs.writeFileSync(path.join(dir, "bin", "pulumi"), FAKE_PULUMI, { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: lucid\nruntime: nodejs\n");
+  log = path.join(dir, "runs.log");
+  const pulumiCommand = await auto.PulumiCommand.get({ root: dir });
+  const workspace = await auto.LocalWorkspace.create({
+    workDir: dir,
+    pulumiCommand,
+    envVars: { FAKE_LOG: log },
+  });
+  stack = await auto.Stack.select("s", workspace);
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** The commands the fake was run with during `op` (`stack` with its subcommand). */
+async function runsOf(op: () => Promise<unknown>): Promise<string[]> {
+  fs.writeFileSync(log, "");
+  await op();
+  return fs
+    .readFileSync(log, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) =>
+      l
+        .split(" ")
+        .slice(0, l.startsWith("stack ") ? 2 : 1)
+        .join(" "),
+    );
+}
+
+test("the API's own up, refresh and destroy read the stack back: three more CLI runs", async () => {
+  // What withoutReadback saves; if the API stops reading back, the test below proves nothing.
+  expect(await runsOf(() => stack.up())).toEqual([
+    "up",
+    "stack output",
+    "stack output",
+    "stack history",
+  ]);
+  expect(await runsOf(() => stack.refresh())).toEqual(["refresh", "stack history"]);
+  expect(await runsOf(() => stack.destroy())).toEqual(["destroy", "stack history"]);
+});
+
+test("withoutReadback: up, refresh and destroy run the operation alone", async () => {
+  const view = withoutReadback(stack);
+  expect(await runsOf(() => view.up())).toEqual(["up"]);
+  expect(await runsOf(() => view.refresh())).toEqual(["refresh"]);
+  expect(await runsOf(() => view.destroy())).toEqual(["destroy"]);
+  // the stack itself still reads back (`lucid outputs` uses it)
+  expect(await runsOf(() => stack.outputs())).toEqual(["stack output", "stack output"]);
+});
