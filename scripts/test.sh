@@ -31,9 +31,10 @@ if [[ -n "$ids" ]]; then
 fi
 # The dev stack's set (project `lucid`, arm64 under QEMU), which command 1 and the dev command's
 # test file leave running, is stopped while the whole suite runs: its health checks alone keep a
-# quarter of a core busy (measured: 0.24 of the 2), and a warm run is CPU-bound. That file starts
-# it again before it runs (tests/e2e/dev-command.test.ts); else this script's exit does. The
-# containers and their volumes stay; stopped by hand, their policy (unless-stopped) keeps them so.
+# quarter of a core busy (measured: 0.24 of the 2), and a warm run is CPU-bound. The side jest's
+# end starts it again (below), or else that file before it runs (tests/e2e/dev-command.test.ts),
+# or else this script's exit. The containers and their volumes stay; stopped by hand, their
+# policy (unless-stopped) keeps them so.
 DEV_STOPPED="$LUCID_RUN/dev-set-stopped"
 # shellcheck disable=SC2317 # the EXIT trap's (below)
 resume_dev_set() {
@@ -126,12 +127,21 @@ lint_and_unit() {
   jest_of unit --selectProjects unit setup --testPathPatterns "$UNIT" || rc=1
   return "$rc"
 }
+# shellcheck disable=SC2317 # run through `beside`
+side_then_dev_set() {
+  local rc=0
+  jest_of side --selectProjects e2e --testPathPatterns "$SIDE" || rc=1
+  # The side jest ends a minute or two before the main one, whose last file (the dev command's)
+  # needs the dev set healthy: it boots meanwhile (40 s under QEMU), not on the main jest's time.
+  resume_dev_set
+  return "$rc"
+}
 if [[ $# -eq 0 ]]; then
   reports+=("$LUCID_LOG"/jest-{light,side,unit,faults}.json)
   rm -f "$LUCID_LOG/lint.failed"
   beside light jest_of light --selectProjects images e2e --testPathPatterns "$LIGHT"
   light_job=$job
-  beside side jest_of side --selectProjects e2e --testPathPatterns "$SIDE"
+  beside side side_then_dev_set
   side_job=$job
   timed jest npx jest --runInBand --json --outputFile="$LUCID_LOG/jest.json" \
     --selectProjects e2e images --testPathIgnorePatterns "$LIGHT|$SIDE|$LAST" || status=$?

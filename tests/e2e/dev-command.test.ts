@@ -4,21 +4,31 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { SERVICE_NAMES } from "../../infra/services";
-import { piDocker, waitAllHealthy } from "../support/pi";
+import { piContainers, piDocker, waitAllHealthy } from "../support/pi";
 
 jest.setTimeout(30 * 60_000);
 const ROOT = path.resolve(__dirname, "..", "..");
 
 // The whole suite stops the dev set while the other files run (scripts/test.sh, for the CPU its
-// health checks take): started again here, as it was, before command 1 runs on it.
+// health checks take), and starts it again when its side jest ends. Started here if it is still
+// stopped, and in any case healthy, as it was, before command 1 runs on it.
 beforeAll(async () => {
   const stopped = path.join(process.env.LUCID_RUN ?? "/run/lucid", "dev-set-stopped");
-  if (!fs.existsSync(stopped)) return;
-  const ids = fs.readFileSync(stopped, "utf8").split("\n").filter(Boolean);
-  piDocker(["start", ...ids]);
-  fs.rmSync(stopped);
-  const health = await waitAllHealthy("lucid", 240);
-  expect(health).toEqual(Object.fromEntries(SERVICE_NAMES.map((s) => [s, "healthy"])));
+  let ids: string[] = [];
+  try {
+    ids = fs.readFileSync(stopped, "utf8").split("\n").filter(Boolean);
+  } catch {
+    // not stopped, or started again by scripts/test.sh a moment ago
+  }
+  if (ids.length > 0) {
+    piDocker(["start", ...ids]);
+    fs.rmSync(stopped, { force: true });
+  }
+  const starting = () => Object.values(piContainers("lucid")).some((c) => c.health === "starting");
+  if (ids.length > 0 || starting()) {
+    const health = await waitAllHealthy("lucid", 240);
+    expect(health).toEqual(Object.fromEntries(SERVICE_NAMES.map((s) => [s, "healthy"])));
+  }
 });
 
 /** README: `npm run lucid -- <command> --stack dev`, as a newcomer runs it. */
