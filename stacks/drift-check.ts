@@ -1,5 +1,6 @@
 import type * as auto from "@pulumi/pulumi/automation";
 import type { DriftItem } from "../components/drift";
+import { withoutReadback } from "./workspace";
 
 /** The type token of the rollout resource, as the engine reports it. */
 const ROLLOUT_TYPE = "pulumi-nodejs:dynamic/lucid:PiRollout";
@@ -27,7 +28,8 @@ export async function refreshDrift(
     if (m?.type === ROLLOUT_TYPE) found.push(...((m.new?.outputs?.drift as DriftItem[]) ?? []));
   };
   const refreshOpts = { onEvent, onOutput: opts.onOutput, target: rollouts };
-  if (opts.write) await stack.refresh(refreshOpts);
+  // what it found is in the events: the summary the API would read back after it is not needed
+  if (opts.write) await withoutReadback(stack).refresh(refreshOpts);
   else await stack.previewRefresh(refreshOpts);
   return found;
 }

@@ -1,10 +1,11 @@
 // What the lucid CLI's up, refresh and destroy run besides the operation itself
-// (stacks/workspace.ts, withoutReadback): the Automation API's own Stack, driving a fake `pulumi`
+// (stacks/workspace.ts, withoutReadback), and the drift check's refresh: the Automation API's own Stack, driving a fake `pulumi`
 // that records each run's arguments. The real CLI: tests/e2e/dev-command.test.ts and the bench.
 import * as auto from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { refreshDrift } from "../../stacks/drift-check";
 import { withoutReadback } from "../../stacks/workspace";
 
 /** Answers each command with what the API parses (JSON where it reads JSON); logs its argv. */
@@ -14,6 +15,7 @@ case "$1 $2" in
   "version "*) echo v3.276.0 ;;
   "stack output") echo '{}' ;;
   "stack history") echo '[]' ;;
+  "stack export") echo '{"version":3,"deployment":{"resources":[{"urn":"urn:r","type":"pulumi-nodejs:dynamic/lucid:PiRollout"}]}}' ;;
 esac
 `;
 
@@ -73,4 +75,11 @@ test("withoutReadback: up, refresh and destroy run the operation alone", async (
   expect(await runsOf(() => view.destroy())).toEqual(["destroy"]);
   // the stack itself still reads back (`lucid outputs` uses it)
   expect(await runsOf(() => stack.outputs())).toEqual(["stack output", "stack output"]);
+});
+
+test("the drift check's refresh (drift, up --refresh, refresh) reads nothing back either", async () => {
+  expect(await runsOf(() => refreshDrift(stack, { write: true }))).toEqual([
+    "stack export",
+    "refresh",
+  ]);
 });
