@@ -36,13 +36,20 @@ fi
 # or else this script's exit. The containers and their volumes stay; stopped by hand, their
 # policy (unless-stopped) keeps them so.
 DEV_STOPPED="$LUCID_RUN/dev-set-stopped"
-# shellcheck disable=SC2317 # the EXIT trap's (below)
+# resume_dev_set [--keep-on-failure]: starts the containers the file names and forgets them;
+# with --keep-on-failure, a failed start leaves the file for the next try (the dev command's file
+# or this script's exit), which then fails clearly.
+# shellcheck disable=SC2317 # the EXIT trap's and the side job's (below)
 resume_dev_set() {
-  [[ -s "$DEV_STOPPED" ]] || return 0
-  # shellcheck disable=SC2046 # one argument per container id
-  DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker start $(cat "$DEV_STOPPED") >/dev/null ||
-    log "warning: the dev set's containers did not all start again (lucid up --refresh --stack dev heals it)"
-  rm -f "$DEV_STOPPED"
+  local ids
+  ids="$(cat "$DEV_STOPPED" 2>/dev/null)" || return 0 # read once: another may take it meanwhile
+  # shellcheck disable=SC2086 # one argument per container id
+  if [[ -z "$ids" ]] || DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker start $ids >/dev/null; then
+    rm -f "$DEV_STOPPED"
+    return 0
+  fi
+  log "warning: the dev set's containers did not all start again (lucid up --refresh --stack dev heals it)"
+  [[ "${1:-}" == --keep-on-failure ]] || rm -f "$DEV_STOPPED"
 }
 if [[ $# -eq 0 ]]; then
   # The jobs this script starts end with it, however it ends, and the dev set runs again. Under
@@ -54,10 +61,12 @@ if [[ $# -eq 0 ]]; then
     resume_dev_set
   }
   trap on_exit EXIT
-  # Running now, and any an interrupted run left stopped (started only at the end, with these).
+  # Running now, and those of them an interrupted run left stopped that are still there (started
+  # again with these, not now).
   dev_ids="$( {
     DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -q --filter label=com.docker.compose.project=lucid
-    cat "$DEV_STOPPED" 2>/dev/null || true
+    DOCKER_HOST="unix://$PI_DOCKER_SOCK" docker ps -aq --filter label=com.docker.compose.project=lucid |
+      grep -Fx -f "$DEV_STOPPED" 2>/dev/null || true
   } | sort -u)"
   if [[ -n "$dev_ids" ]]; then
     echo "$dev_ids" >"$DEV_STOPPED"
@@ -84,6 +93,7 @@ status=0
 # The arm64 services run under QEMU on two cores, and too many side by side starve each other's
 # health checks: the files that run them (the images' set, rollout, builder, the dev command) go
 # one at a time, in the main jest, with change (an amd64 Pi's, put there for the jests' balance).
+# (The dev set, stopped meanwhile, boots beside the main jest's last files: see side_then_dev_set.)
 # When the whole suite runs, two more go beside it:
 # - "side": the rollout files whose claims are about the rollout, not the architecture, on the
 #   stand-in as an amd64 Pi (nothing emulated), each its own project and port: drift,
@@ -131,9 +141,10 @@ lint_and_unit() {
 side_then_dev_set() {
   local rc=0
   jest_of side --selectProjects e2e --testPathPatterns "$SIDE" || rc=1
-  # The side jest ends a minute or two before the main one, whose last file (the dev command's)
-  # needs the dev set healthy: it boots meanwhile (40 s under QEMU), not on the main jest's time.
-  resume_dev_set
+  # The side jest ends a minute or two before the main one, whose last file (the dev command's,
+  # tests/support/sequencer.js) needs the dev set healthy: it boots meanwhile (40 s under QEMU),
+  # not on the main jest's time. Not after a failure, which may come early, beside the arm64 sets.
+  ((rc)) || resume_dev_set --keep-on-failure
   return "$rc"
 }
 if [[ $# -eq 0 ]]; then

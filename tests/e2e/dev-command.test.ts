@@ -11,7 +11,7 @@ const ROOT = path.resolve(__dirname, "..", "..");
 
 // The whole suite stops the dev set while the other files run (scripts/test.sh, for the CPU its
 // health checks take), and starts it again when its side jest ends. Started here if it is still
-// stopped, and in any case healthy, as it was, before command 1 runs on it.
+// stopped, and healthy in any case, as it was, before command 1 runs on it.
 beforeAll(async () => {
   const stopped = path.join(process.env.LUCID_RUN ?? "/run/lucid", "dev-set-stopped");
   let ids: string[] = [];
@@ -24,8 +24,9 @@ beforeAll(async () => {
     piDocker(["start", ...ids]);
     fs.rmSync(stopped, { force: true });
   }
-  const starting = () => Object.values(piContainers("lucid")).some((c) => c.health === "starting");
-  if (ids.length > 0 || starting()) {
+  // not all healthy (starting, or not started again): waited for, bounded, and named if it fails
+  const set = Object.values(piContainers("lucid"));
+  if (ids.length > 0 || set.some((c) => c.health !== "healthy")) {
     const health = await waitAllHealthy("lucid", 240);
     expect(health).toEqual(Object.fromEntries(SERVICE_NAMES.map((s) => [s, "healthy"])));
   }
