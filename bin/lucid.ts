@@ -30,7 +30,7 @@ import { SERVICE_NAMES } from "../infra/services";
 import { DEV_PASSPHRASE, DEV_PINNED, pinDevMachine } from "../stacks/dev-machine";
 import { imageShape, startProgress, type Progress } from "../stacks/progress";
 import { stackFileConfig, machineWorkDir, trackedConfig } from "../stacks/work-dir";
-import { lucidHome, openStack, withoutReadback } from "../stacks/workspace";
+import { lucidHome, openStack, stackFor } from "../stacks/workspace";
 import { parseArgs, type Args } from "./args";
 
 /** Exit code of `drift` when the Pi differs from the release (1 is any error). */
@@ -151,12 +151,7 @@ async function run(args: Args, stack: auto.Stack): Promise<number> {
     out: process.stdout,
   });
   try {
-    // `outputs` reads them; nothing else here uses what the API reads back after a run
-    return await runWith(
-      args,
-      args.command === "outputs" ? stack : withoutReadback(stack),
-      progress,
-    );
+    return await runWith(args, stackFor(args.command, stack), progress);
   } finally {
     progress.stop();
   }

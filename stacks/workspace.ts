@@ -64,9 +64,10 @@ export async function openStack(opts: OpenStackOptions): Promise<auto.Stack> {
 
 /**
  * The stack, for commands that use neither the outputs nor the summary the Automation API reads
- * back after each up, refresh and destroy: `stack output` twice (the second decrypting every
- * secret) and `stack history --show-secrets`. Three CLI runs, about 0.8 s of a 4.5 s no-op
- * `lucid up` (bench/noop-up.ts). What the engine did is already in the run's own events and output.
+ * back after a run: after an up, `stack output` twice (the second decrypting every secret) and
+ * `stack history --show-secrets`, three CLI runs and about 0.8 s of a 4.5 s no-op `lucid up`
+ * (bench/noop-up.ts); after a refresh or destroy, the history alone. What the engine did is
+ * already in the run's own events and output.
  */
 export function withoutReadback(stack: auto.Stack): auto.Stack {
   const view = Object.create(stack) as auto.Stack;
@@ -74,3 +75,7 @@ export function withoutReadback(stack: auto.Stack): auto.Stack {
   view.info = () => Promise.resolve(undefined);
   return view;
 }
+
+/** The stack a lucid command runs on: `outputs` reads them; no other uses what is read back. */
+export const stackFor = (command: string, stack: auto.Stack): auto.Stack =>
+  command === "outputs" ? stack : withoutReadback(stack);

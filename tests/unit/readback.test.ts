@@ -1,12 +1,12 @@
-// What the lucid CLI's up, refresh and destroy run besides the operation itself
-// (stacks/workspace.ts, withoutReadback), and the drift check's refresh: the Automation API's own Stack, driving a fake `pulumi`
-// that records each run's arguments. The real CLI: tests/e2e/dev-command.test.ts and the bench.
+// What the lucid CLI's commands and the drift check's refresh run besides the operation itself
+// (stacks/workspace.ts: withoutReadback, stackFor): the Automation API's own Stack, driving a fake
+// `pulumi` that records each run's arguments. The real CLI: tests/e2e and bench/noop-up.ts.
 import * as auto from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { refreshDrift } from "../../stacks/drift-check";
-import { withoutReadback } from "../../stacks/workspace";
+import { stackFor, withoutReadback } from "../../stacks/workspace";
 
 /** Answers each command with what the API parses (JSON where it reads JSON); logs its argv. */
 const FAKE_PULUMI = `#!/bin/sh
@@ -77,9 +77,19 @@ test("withoutReadback: up, refresh and destroy run the operation alone", async (
   expect(await runsOf(() => stack.outputs())).toEqual(["stack output", "stack output"]);
 });
 
-test("the drift check's refresh (drift, up --refresh, refresh) reads nothing back either", async () => {
+test("the drift check's refresh (tests call it; the CLI's runs on a view) reads nothing back", async () => {
   expect(await runsOf(() => refreshDrift(stack, { write: true }))).toEqual([
     "stack export",
     "refresh",
+  ]);
+});
+
+test("stackFor: every lucid command runs without the read-back but outputs, which reads it", async () => {
+  expect(await runsOf(() => stackFor("up", stack).up())).toEqual(["up"]);
+  expect(await runsOf(() => stackFor("refresh", stack).refresh())).toEqual(["refresh"]);
+  expect(await runsOf(() => stackFor("destroy", stack).destroy())).toEqual(["destroy"]);
+  expect(await runsOf(() => stackFor("outputs", stack).outputs())).toEqual([
+    "stack output",
+    "stack output",
   ]);
 });
