@@ -295,8 +295,9 @@ const referrersOf = (digest: string) => digest.replace(":", "-");
 // - tunnel-tools' amd64 image: its SBOM attestation alone, taken out of that index;
 // - api-gateway's index: its signature (its own referrers index).
 test("signatures lost from the registry three ways: refresh finds each, the next up makes each again", async () => {
-  const torProxy = `${REPOSITORY}@${sboms["tor-proxy"]["linux/arm64"].digest}`;
-  const held = await manifestCall("GET", referrersOf(sboms["tor-proxy"]["linux/arm64"].digest));
+  const torDigest = sboms["tor-proxy"]["linux/arm64"].digest;
+  const torProxy = `${REPOSITORY}@${torDigest}`;
+  const held = await manifestCall("GET", referrersOf(torDigest));
   expect([held.status, held.digest]).toEqual([200, expect.stringMatching(/^sha256:/)]);
   expect((await manifestCall("DELETE", held.digest)).status).toBe(202);
   const lost = verify(torProxy);
