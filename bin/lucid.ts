@@ -262,7 +262,7 @@ async function main(): Promise<void> {
   const checked = args.command === "up" || args.command === "preview";
   const stack = await openStack({
     stackName,
-    program: checked ? program.machineChecked : program,
+    program: (root) => program.inProject(root, { checkMachine: !checked }),
     workDir,
     env: passphraseEnv(stackName),
   });

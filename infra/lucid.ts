@@ -25,11 +25,11 @@ const imageContext = (dir: string): string => `infra/images/${dir}`;
  * OCI labels. The revision is the hash of the image's own build contexts, not a commit id: a
  * commit id would rebuild every image on every commit.
  */
-const labels = (title: string, contexts: string[]) => ({
+const labels = (root: string, title: string, contexts: string[]) => ({
   "org.opencontainers.image.title": title,
   "org.opencontainers.image.source": "https://github.com/pickme/lucid-infra",
   "org.opencontainers.image.version": VERSION,
-  "org.opencontainers.image.revision": sourceRevision(process.cwd(), contexts),
+  "org.opencontainers.image.revision": sourceRevision(root, contexts),
   "org.opencontainers.image.vendor": "Lucid",
 });
 
@@ -39,11 +39,13 @@ const INTERNAL_NETWORKS = ["backend", "tor"];
 
 /**
  * The Lucid graph, one `up`: runtime bases and the probe -> the five service images -> the
- * compose set on the Pi, rolled out over SSH and health-gated.
+ * compose set on the Pi, rolled out over SSH and health-gated. `root` is the stack's project
+ * directory, the one Pulumi runs the providers in: docker-build resolves the (relative) build
+ * contexts there, and the labels hash the same files.
  */
-export function defineLucid(cfg: StackConfig, packages: PackageArgs) {
+export function defineLucid(cfg: StackConfig, packages: PackageArgs, root: string) {
   const key = cfg.signing ? new SigningKey("lucid-signing-key", cfg.signingKey ?? {}) : undefined;
-  const { services: images, pushed } = buildImages(cfg, packages, key);
+  const { services: images, pushed } = buildImages(cfg, packages, root, key);
   /** The key's public half (for `cosign verify --key`), and each image's SBOMs by tag, platform. */
   const signed = key && {
     publicKey: key.publicKey,
@@ -171,6 +173,7 @@ function serviceOnPi<I, N>(s: ServiceSpec, image: I, environment: N, pi: PiPlace
 function buildImages(
   cfg: StackConfig,
   packages: PackageArgs,
+  root: string,
   signingKey?: SigningKey,
 ): { services: Record<string, DistrolessImage>; pushed: DistrolessImage[] } {
   const repository = `${cfg.registry.push}/${cfg.registry.repository}`;
@@ -190,7 +193,7 @@ function buildImages(
     context: imageContext("common/probe"),
     tag: "lucid-probe",
     stages: { builder: cfg.bases.builder },
-    labels: labels("lucid-probe", [imageContext("common/probe")]),
+    labels: labels(root, "lucid-probe", [imageContext("common/probe")]),
   });
   const services = Object.fromEntries(
     SERVICES.map((s) => [
@@ -206,7 +209,7 @@ function buildImages(
           probe: probe.ref.apply(byDigest),
         },
         namedContexts: { common: imageContext("common") },
-        labels: labels(s.name, [imageContext(s.name), imageContext("common")]),
+        labels: labels(root, s.name, [imageContext(s.name), imageContext("common")]),
       }),
     ]),
   );

@@ -32,8 +32,8 @@ export function pulumiEnv(env: NodeJS.ProcessEnv = process.env): Record<string, 
 
 export interface OpenStackOptions {
   stackName: string;
-  /** The program; index.ts's default export. */
-  program: auto.PulumiFn;
+  /** The program for the stack's project directory (`workDir`): index.ts's `inProject`. */
+  program: (projectDir: string) => auto.PulumiFn;
   /** Directory with Pulumi.yaml and Pulumi.<stack>.yaml. @default PROJECT_DIR */
   workDir?: string;
   /** Extra environment for the CLI and the program (e.g. PULUMI_CONFIG_PASSPHRASE). */
@@ -54,10 +54,9 @@ export async function openStack(opts: OpenStackOptions): Promise<auto.Stack> {
   // (the Pi's, say) would change it and replace every image. Builds go through the buildx
   // builder, never through DOCKER_HOST.
   delete process.env.DOCKER_HOST;
-  process.chdir(workDir); // relative paths (build contexts) resolve from here
   const pulumiCommand = await auto.PulumiCommand.get();
   return auto.LocalWorkspace.createOrSelectStack(
-    { stackName: opts.stackName, projectName: "lucid", program: opts.program },
+    { stackName: opts.stackName, projectName: "lucid", program: opts.program(workDir) },
     { workDir, envVars, pulumiCommand },
   );
 }

@@ -45,8 +45,7 @@ export const tripletOf = (platform: string) =>
 /**
  * Every release's images, for a test file's setup. scripts/test.sh builds them first, in its own
  * bounded step with progress (tests/support/prepare-images.ts), so here each `up` finds them built
- * and changes nothing: a hook's timeout never has to cover a cold build. One stack at a time:
- * each run chdirs to its stack's work directory.
+ * and changes nothing: a hook's timeout never has to cover a cold build. One stack at a time.
  */
 export async function preparedImages(): Promise<Record<string, Built>> {
   const built: Record<string, Built> = {};

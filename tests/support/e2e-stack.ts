@@ -11,11 +11,11 @@ import { lucidHome, openStack, PROJECT_DIR } from "../../stacks/workspace";
  * The program as `npm run build` compiled it: a dynamic provider's code is serialized and run by
  * plain node in another process, so it must come from JavaScript, not from ts-jest's sources.
  */
-function builtProgram(): auto.PulumiFn {
+function builtProgram(): (projectDir: string) => auto.PulumiFn {
   const built = path.join(PROJECT_DIR, "dist", "index.js");
   if (!fs.existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(built) as auto.PulumiFn;
+  return (require(built) as typeof import("../../index")).inProject;
 }
 
 /**
@@ -87,8 +87,6 @@ export async function e2eStack(
       if (r.code !== 0) throw new Error(r.out);
     },
     cleanup: () => {
-      // openStack chdir'd here; later test files in this process must not sit in a deleted dir
-      process.chdir(PROJECT_DIR);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { parseStackConfig, type ServiceEnv, type StackConfig } from "../../stacks/config";
 import { stackFileConfig, withPinnedBases } from "../support/stack-file";
@@ -7,6 +10,7 @@ import { releaseOf } from "../../components/pi-rollout";
 import { composeOf, type RolloutSpec } from "../../components/rollout-spec";
 import { RUNTIME_PACKAGES, type PackageArgs } from "../../infra/debian-packages";
 import { SERVICE_NAMES, SERVICES } from "../../infra/services";
+import { sourceRevision } from "../../infra/source-revision";
 import { recordResources, valueOf, type Registered } from "../support/mocks";
 import { PROJECT_DIR } from "../../stacks/workspace";
 
@@ -14,7 +18,6 @@ let seen: Registered[];
 let lucid: typeof import("../../infra/lucid");
 
 beforeAll(async () => {
-  process.chdir(PROJECT_DIR); // build contexts resolve from the project (another file may chdir)
   seen = recordResources();
   lucid = await import("../../infra/lucid");
 });
@@ -75,7 +78,7 @@ describe("defineLucid", () => {
   let out: ReturnType<typeof import("../../infra/lucid").defineLucid>;
 
   beforeAll(async () => {
-    out = lucid.defineLucid(config(), packages);
+    out = lucid.defineLucid(config(), packages, PROJECT_DIR);
     await valueOf(out.release!);
     await valueOf(out.services);
   });
@@ -217,6 +220,7 @@ describe("defineLucid with lucid:apiToken and lucid:serviceEnv", () => {
         }),
       },
       packages,
+      PROJECT_DIR,
     );
     await valueOf(out.release!);
     expect(seen.filter((r) => r.type.includes("ApiToken"))).toEqual([]);
@@ -237,7 +241,7 @@ describe("defineLucid with lucid:apiToken and lucid:serviceEnv", () => {
 
   test("a new lucid:apiTokenRotation asks for a new token", async () => {
     seen.length = 0;
-    const out = lucid.defineLucid({ ...config(), apiTokenRotation: 3 }, packages);
+    const out = lucid.defineLucid({ ...config(), apiTokenRotation: 3 }, packages, PROJECT_DIR);
     await valueOf(out.release!); // every registration done before the next test counts
     expect(await valueOf(out.apiToken!)).toBe("made-token-3");
   });
@@ -249,7 +253,7 @@ describe("defineLucid and lucid:signing", () => {
 
   test("on: one key, and every pushed image signed by digest with it; the SBOMs an output", async () => {
     seen.length = 0;
-    const out = lucid.defineLucid(config(), packages);
+    const out = lucid.defineLucid(config(), packages, PROJECT_DIR);
     const signing = await valueOf(out.signing!.sboms);
     expect(seen.filter((r) => r.type.endsWith(":SigningKey")).map((r) => r.name)).toEqual([
       "lucid-signing-key",
@@ -273,7 +277,7 @@ describe("defineLucid and lucid:signing", () => {
   test("lucid:signingKey given: the key resource takes it, as secrets", async () => {
     seen.length = 0;
     const signingKey = { privateKey: pulumi.secret("GIVEN-KEY"), password: pulumi.secret("PW") };
-    const out = lucid.defineLucid({ ...config(), signingKey }, packages);
+    const out = lucid.defineLucid({ ...config(), signingKey }, packages, PROJECT_DIR);
     await valueOf(out.signing!.sboms);
     const key = seen.find((r) => r.type.endsWith(":SigningKey"))!;
     expect(key.inputs.privateKey).toEqual(secret("GIVEN-KEY"));
@@ -282,7 +286,7 @@ describe("defineLucid and lucid:signing", () => {
 
   test("off: no key, no signature, no output", async () => {
     seen.length = 0;
-    const out = lucid.defineLucid({ ...config(), signing: false }, packages);
+    const out = lucid.defineLucid({ ...config(), signing: false }, packages, PROJECT_DIR);
     await valueOf(out.release!);
     expect(seen.filter((r) => /SigningKey|ImageSignature/.test(r.type))).toEqual([]);
     expect(out.signing).toBeUndefined();
@@ -298,6 +302,7 @@ describe("defineLucid with upstream runtime bases", () => {
         python: "gcr.io/distroless/python3-debian12",
       }),
       packages,
+      PROJECT_DIR,
     );
     await valueOf(out.services);
     await valueOf(out.release!); // every registration done before the next test counts
@@ -324,6 +329,7 @@ describe("defineLucid with a registry login", () => {
         registryAuth: { username: "u", password: pulumi.secret("PASSWORD") },
       },
       packages,
+      PROJECT_DIR,
     );
     await valueOf(out.release!);
     // The whole login is secret (the secret password makes its object one).
@@ -347,6 +353,7 @@ describe("defineLucid with rollout off", () => {
     const out = lucid.defineLucid(
       { ...config(), builder: "desktop-container", rollout: false },
       packages,
+      PROJECT_DIR,
     );
     await valueOf(out.services);
     const builds = seen.filter((r) => r.type === "docker-build:index:Image");
@@ -358,12 +365,40 @@ describe("defineLucid with rollout off", () => {
 
   test("builds and pushes only: no rollout resource, no release", async () => {
     seen.length = 0;
-    const out = lucid.defineLucid({ ...config(), rollout: false }, packages);
+    const out = lucid.defineLucid({ ...config(), rollout: false }, packages, PROJECT_DIR);
     await valueOf(out.services);
     expect(seen.filter((r) => r.type.includes("PiRollout"))).toEqual([]);
     expect(seen.filter((r) => r.type.includes("ApiToken"))).toEqual([]);
     expect(out).not.toHaveProperty("release");
     expect(out).not.toHaveProperty("apiToken");
+  });
+});
+
+describe("defineLucid's project directory", () => {
+  /** api-gateway's revision label, from a graph defined with `root` as its project directory. */
+  const revisionFrom = async (root: string) => {
+    seen.length = 0;
+    await valueOf(lucid.defineLucid(config(), packages, root).services);
+    const labels = image("api-gateway-linux-arm64").inputs.labels as Record<string, string>;
+    return labels["org.opencontainers.image.revision"];
+  };
+
+  test("the labels hash the build contexts under the directory given, not the working one", async () => {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-project-"));
+    const cwd = process.cwd();
+    try {
+      fs.cpSync(path.join(PROJECT_DIR, "infra"), path.join(copy, "infra"), { recursive: true });
+      process.chdir(os.tmpdir()); // no infra/ here
+      const ours = await revisionFrom(PROJECT_DIR);
+      const contexts = ["infra/images/api-gateway", "infra/images/common"];
+      expect(ours).toBe(sourceRevision(PROJECT_DIR, contexts));
+      expect(await revisionFrom(copy)).toBe(ours);
+      fs.appendFileSync(path.join(copy, "infra/images/api-gateway/Dockerfile"), "# changed\n");
+      expect(await revisionFrom(copy)).not.toBe(ours);
+    } finally {
+      process.chdir(cwd);
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
   });
 });
 
@@ -385,6 +420,7 @@ describe("the pi stack", () => {
         serviceEnv: pulumi.secret<ServiceEnv>({}),
       },
       packages,
+      PROJECT_DIR,
     );
     const doc = parse(await valueOf(out.compose));
     expect(Object.keys(doc.services)).toEqual([...SERVICE_NAMES].sort());
