@@ -2,6 +2,7 @@
 // `pulumi up` of the dev stack; run again, it changes nothing.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { SERVICE_NAMES } from "../../infra/services";
 import { piContainers, piDocker, waitAllHealthy } from "../support/pi";
@@ -32,10 +33,14 @@ beforeAll(async () => {
   }
 });
 
-/** README: `npm run lucid -- <command> --stack dev`, as a newcomer runs it. */
+/** An empty directory to run the CLI in: neither it nor its program uses the working directory. */
+const ELSEWHERE = fs.mkdtempSync(path.join(os.tmpdir(), "lucid-elsewhere-"));
+afterAll(() => fs.rmSync(ELSEWHERE, { recursive: true, force: true }));
+
+/** README: `npm run lucid -- <command> --stack dev`, as a newcomer runs it (from ELSEWHERE). */
 const lucid = (...args: string[]) => {
   const r = spawnSync("node", [path.join(ROOT, "dist", "bin", "lucid.js"), ...args], {
-    cwd: ROOT,
+    cwd: ELSEWHERE,
     encoding: "utf8",
     timeout: 10 * 60_000,
     env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: undefined },
