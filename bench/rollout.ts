@@ -30,7 +30,6 @@ const COLD_RUNS = Number(arg("--cold-runs") ?? 1);
 const NO_COLD = process.argv.includes("--no-cold");
 const PORT = 18083;
 const REGISTRY = "10.250.0.1:5000";
-const SERVICES = ["api-gateway", "api-server", "server-tools", "tor-proxy", "tunnel-tools"];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -143,7 +142,7 @@ async function watchDowntime({ project, port }: Place, work: () => Promise<void>
       const t = now();
       const c = piContainers(project);
       await sleep(250);
-      const bad = SERVICES.filter((s) => s !== "api-server").some(
+      const bad = SERVICE_NAMES.filter((s) => s !== "api-server").some(
         (s) => c[s]?.id !== before[s].id || c[s]?.health !== "healthy",
       );
       if (bad) othersDown += now() - t;
@@ -205,7 +204,7 @@ async function warmFigures(
     noop.push(now() - t);
     noopChanges += Object.values(changesOf(r.summary)).reduce((a, b) => a + b, 0);
     const after = piContainers(project);
-    noopRestarts += SERVICES.filter((s) => after[s].id !== ids[s].id).length;
+    noopRestarts += SERVICE_NAMES.filter((s) => after[s].id !== ids[s].id).length;
   }
 
   // 3 and 5: a one-line change in api-server, RUNS times.
