@@ -365,7 +365,7 @@ async function main() {
     const ratios = lucidCold.map((l, i) => l.wall / plainCold[i].wall);
     const of = `median of ${COLD_RUNS}`;
     rows.push([
-      `1 cold up (5 services x 2 platforms, push, rollout), ${of}`,
+      `1 cold up (${SERVICE_NAMES.length} services x 2 platforms, push, rollout), ${of}`,
       s(median(wall(lucidCold))),
       `${spread(wall(lucidCold))} s; plain commands ${s(median(wall(plainCold)))} (${spread(wall(plainCold))} s)`,
     ]);
