@@ -83,13 +83,18 @@ describe("scripts/dev-up.sh (README command 1)", () => {
       env: { ...process.env, DOCKER_HOST: "unix:///run/docker-pi.sock" },
     });
     expect(stop.status).toBe(0);
-    const drifted = lucid("drift", "--stack", "dev");
-    expect(drifted.code).toBe(2);
-    expect(drifted.out).toContain("api-gateway  expected running; found exited");
-    const healed = lucid("up", "--refresh", "--stack", "dev");
-    expect(healed.code).toBe(0);
-    expect(healed.out).toContain("drift: 1 difference on the Pi");
-    expect(lucid("drift", "--stack", "dev").code).toBe(0);
+    try {
+      const drifted = lucid("drift", "--stack", "dev");
+      expect(drifted.code).toBe(2);
+      expect(drifted.out).toContain("api-gateway  expected running; found exited");
+      const healed = lucid("up", "--refresh", "--stack", "dev");
+      expect(healed.code).toBe(0);
+      expect(healed.out).toContain("drift: 1 difference on the Pi");
+      expect(lucid("drift", "--stack", "dev").code).toBe(0);
+    } finally {
+      // healed above; if this test failed first, the next run must not find the set broken
+      piDocker(["start", "lucid_api-gateway_1"]);
+    }
   });
 
   test("lucid config set: the value persists across runs (the dev stack's file is merged, not rewritten)", () => {
