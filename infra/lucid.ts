@@ -41,7 +41,8 @@ const INTERNAL_NETWORKS = ["backend", "tor"];
  * The Lucid graph, one `up`: runtime bases and the probe -> the five service images -> the
  * compose set on the Pi, rolled out over SSH and health-gated. `root` is the stack's project
  * directory, the one Pulumi runs the providers in: docker-build resolves the (relative) build
- * contexts there, and the labels hash the same files.
+ * contexts there, and the labels hash the same files. (A `main:` in Pulumi.yaml would make
+ * Pulumi run them in that subdirectory instead; the project sets none.)
  */
 export function defineLucid(cfg: StackConfig, packages: PackageArgs, root: string) {
   const key = cfg.signing ? new SigningKey("lucid-signing-key", cfg.signingKey ?? {}) : undefined;

@@ -47,7 +47,7 @@ export interface OpenStackOptions {
  */
 export async function openStack(opts: OpenStackOptions): Promise<auto.Stack> {
   const envVars = { ...pulumiEnv(), ...(opts.env ?? {}) };
-  const workDir = opts.workDir ?? PROJECT_DIR;
+  const workDir = path.resolve(opts.workDir ?? PROJECT_DIR); // the program needs it absolute
   fs.mkdirSync(envVars.PULUMI_BACKEND_URL.replace(/^file:\/\//, ""), { recursive: true });
   process.env.PATH = envVars.PATH; // PulumiCommand.get looks the CLI up on this process's PATH
   // docker-build takes DOCKER_HOST as its provider config: a shell pointed at another Engine

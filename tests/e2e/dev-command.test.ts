@@ -6,6 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { SERVICE_NAMES } from "../../infra/services";
 import { piContainers, piDocker, waitAllHealthy } from "../support/pi";
+import { dockerResult, PI_ENGINE } from "../support/docker";
 
 jest.setTimeout(30 * 60_000);
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -92,8 +93,9 @@ describe("scripts/dev-up.sh (README command 1)", () => {
       expect(healed.out).toContain("drift: 1 difference on the Pi");
       expect(lucid("drift", "--stack", "dev").code).toBe(0);
     } finally {
-      // healed above; if this test failed first, the next run must not find the set broken
-      piDocker(["start", "lucid_api-gateway_1"]);
+      // healed above; if this test failed first, the next run must not find the set broken (its
+      // exit not checked: an error of its own must not hide the one that failed the test)
+      dockerResult(["start", "lucid_api-gateway_1"], 120_000, PI_ENGINE);
     }
   });
 

@@ -378,7 +378,9 @@ describe("defineLucid's project directory", () => {
   /** api-gateway's revision label, from a graph defined with `root` as its project directory. */
   const revisionFrom = async (root: string) => {
     seen.length = 0;
-    await valueOf(lucid.defineLucid(config(), packages, root).services);
+    const out = lucid.defineLucid(config(), packages, root);
+    await valueOf(out.release!);
+    await valueOf(out.services);
     const labels = image("api-gateway-linux-arm64").inputs.labels as Record<string, string>;
     return labels["org.opencontainers.image.revision"];
   };
