@@ -167,7 +167,7 @@ describe("faults", () => {
   // The link cut in the health gate (every SSH session of the deploy user killed; sshd itself
   // stays): the rollout runs on, detached, to its own end; the client reaches the Pi again and
   // follows the same run, so the outcome it reports is the Pi's. (A cut at each other step, and
-  // a Pi that reboots: tests/unit/rollout-program.test.ts, in milliseconds.)
+  // a Pi that reboots: tests/unit/rollout-program/link-cut.test.ts, on a fake Docker.)
   const cutInTheGate = async (up: Promise<unknown>) => {
     const from = fs.readFileSync(`${DIR}/rollout.log`, "utf8").length;
     const thisRun = () => fs.readFileSync(`${DIR}/rollout.log`, "utf8").slice(from);
@@ -320,7 +320,7 @@ describe("faults", () => {
     expect(Date.parse(taken![1])).toBeGreaterThanOrEqual(letGo);
     // Files left behind by a rollout that is gone, as after the Pi rebooted mid-rollout: the
     // holder named a pid that now belongs to a live process (1); nobody holds the lock. (A dead
-    // pid and an empty file: the unit tests, tests/unit/rollout-program.test.ts.)
+    // pid and an empty file: the unit tests, tests/unit/rollout-program/lock.test.ts.)
     spawnSync("su", asDeploy(`echo 'pid 1, release old' > ${LOCK}.holder`));
     changeGateway();
     await ctx.stack.up({ onOutput: ctx.onOutput });

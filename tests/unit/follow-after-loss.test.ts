@@ -2,7 +2,7 @@ import { followAfterLoss } from "../../components/pi-remote";
 import { LinkLostError, type RemoteResult } from "../../components/ssh/executor";
 
 // After a link lost mid-rollout, the client reaches the Pi again, bounded, and follows the same run
-// to its end: the outcome is the Pi's. (The follower itself: tests/unit/rollout-program.test.ts;
+// to its end: the outcome is the Pi's. (The follower itself: tests/unit/rollout-program/link-cut.test.ts;
 // over real SSH: tests/e2e/faults.test.ts.)
 
 const lost = new LinkLostError("ssh deploy@pi:22: the link was lost while the command ran (x)");
