@@ -201,7 +201,8 @@ export class FakePi {
   /**
    * Rolls a compose file out (its `secrets` in the release's environment file: by default
    * PROVIDER_SECRETS, as every release of the set has), polling every 50 ms; `env` overrides the
-   * program's environment (LUCID_LOCK_WAIT, ...).
+   * program's environment (LUCID_LOCK_WAIT, ...); `stdin`, what reaches the program instead of
+   * the release's files.
    */
   rollOut(
     compose: string,
@@ -210,13 +211,14 @@ export class FakePi {
       env?: Record<string, string | number>;
       recreate?: readonly string[];
       secrets?: ServiceEnv;
+      stdin?: string;
     } = {},
   ): Run {
     const env = this.rolloutValues(values, opts.recreate);
     return this.run(
       "rollout",
       { ...env, LUCID_POLL: 0.05, ...opts.env },
-      { stdin: releaseFiles(compose, opts.secrets ?? PROVIDER_SECRETS) },
+      { stdin: opts.stdin ?? releaseFiles(compose, opts.secrets ?? PROVIDER_SECRETS) },
     );
   }
 

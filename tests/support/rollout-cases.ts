@@ -1,5 +1,4 @@
 import { lucidCompose } from "../../infra/lucid";
-import type { FakePi } from "./fake-pi";
 import { SERVICES } from "../../infra/services";
 
 // What the remote programs' unit files (tests/unit/rollout-program/) roll out: the real compose
@@ -17,18 +16,3 @@ export const composeAt = (version: string, changed: Record<string, string> = {})
     { gatewayPort: 8080, platform: "linux/arm64" },
   );
 export const NAMES = SERVICES.map((s) => s.name).sort();
-
-/** The environment of a run of rollout.sh on `p` for `release`, as these tests set it. */
-export function envFor(p: FakePi, release: string) {
-  return {
-    LUCID_DIR: p.dir,
-    LUCID_PROJECT: "lucid",
-    LUCID_RELEASE: release,
-    LUCID_RUN_ID: `run-${release}`,
-    LUCID_HEALTH_TIMEOUT: 5,
-    LUCID_KEEP: 3,
-    LUCID_LOCK_WAIT: 1,
-    LUCID_FOLLOW_BOUND: 30,
-    LUCID_POLL: 0.05,
-  };
-}

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { releaseFiles } from "../../../components/pi-remote";
 import { FakePi, PROVIDER_SECRETS, type Generation } from "../../support/fake-pi";
-import { composeAt, envFor, ref } from "../../support/rollout-cases";
+import { composeAt, ref } from "../../support/rollout-cases";
 
 // rollout.sh with its SSH link cut, on a fake Docker (no Engine), for both Compose generations.
 // (One of the remote programs' unit files: tests/unit/rollout-program/.)
@@ -60,7 +60,7 @@ describe.each<Generation>(["v2", "v1"])("a link cut mid-rollout, with Compose %s
     expect(changing().length).toBe(calls);
     expect([pi.current(), pi.releases()]).toEqual(["r1", ["r1"]]);
     // the list cut short, the channel closed: refused, never a release without its last file
-    const short = pi.run("rollout", envFor(pi, "r2"), { stdin: whole.slice(0, -2) });
+    const short = pi.rollOut(r2(), { release: "r2" }, { stdin: whole.slice(0, -2) });
     expect(short.code).toBe(1);
     expect(short.stderr).toContain(
       "the release's files did not all arrive (no closing line); nothing was started",
@@ -158,11 +158,7 @@ describe.each<Generation>(["v2", "v1"])("a link cut mid-rollout, with Compose %s
     expect(pi.rollOut(composeAt("1"), { release: "r1" }).code).toBe(0);
     const early = pi.follow({ release: "r2" }, "late-run");
     expect([early.code, early.stderr]).toEqual([66, expect.stringContaining("it never started")]);
-    const late = pi.run(
-      "rollout",
-      { ...envFor(pi, "r2"), LUCID_RUN_ID: "late-run" },
-      { stdin: releaseFiles(r2(), PROVIDER_SECRETS) },
-    );
+    const late = pi.rollOut(r2(), { release: "r2" }, { env: { LUCID_RUN_ID: "late-run" } });
     expect([late.code, late.stderr]).toEqual([
       1,
       expect.stringContaining("exists on the Pi already; nothing was changed"),

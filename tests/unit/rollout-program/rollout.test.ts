@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { FakePi, type Generation } from "../../support/fake-pi";
-import { composeAt, digestOf, envFor, NAMES, ref, REPO } from "../../support/rollout-cases";
+import { composeAt, digestOf, NAMES, ref, REPO } from "../../support/rollout-cases";
 
 // rollout.sh as the Pi runs it, on a fake Docker (no Engine): the file intake, the health gate,
 // rollback, drift and pruning, for both Compose generations. (One of the remote programs' unit
@@ -215,13 +215,15 @@ describe.each<Generation>(["v2", "v1"])("rollout with Compose %s", (generation) 
   });
 
   test("file intake refuses a bad name before anything runs, and needs a compose file", () => {
-    const bad = pi.run("rollout", envFor(pi, "r1"), {
-      stdin: `../escape ${Buffer.from("x").toString("base64")}\n`,
-    });
+    const bad = pi.rollOut(
+      composeAt("1"),
+      { release: "r1" },
+      { stdin: `../escape ${Buffer.from("x").toString("base64")}\n` },
+    );
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("refusing file name '../escape'");
     expect(fs.existsSync(path.join(pi.dir, "..", "escape"))).toBe(false);
-    const none = pi.run("rollout", envFor(pi, "r2"), { stdin: ".\n" });
+    const none = pi.rollOut(composeAt("2"), { release: "r2" }, { stdin: ".\n" });
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("no compose file arrived");
     expect(pi.calls().filter((c) => / (pull|up) /.test(c))).toEqual([]);
