@@ -79,11 +79,7 @@ describe("scripts/dev-up.sh (README command 1)", () => {
       code: 0,
       out: "no drift: the Pi runs what was rolled out\n",
     });
-    const stop = spawnSync("docker", ["stop", "lucid_api-gateway_1"], {
-      encoding: "utf8",
-      env: { ...process.env, DOCKER_HOST: "unix:///run/docker-pi.sock" },
-    });
-    expect(stop.status).toBe(0);
+    expect(dockerResult(["stop", "lucid_api-gateway_1"], 120_000, PI_ENGINE).code).toBe(0);
     try {
       const drifted = lucid("drift", "--stack", "dev");
       expect(drifted.code).toBe(2);
